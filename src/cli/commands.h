@@ -1,0 +1,19 @@
+// Sub-commands of the `mcunet` command line. Each Register* adds one verb to
+// the app; its callback throws mcunet::Error on bad input (exit code 2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mcunet::cli {
+
+void RegisterBoards(CLI::App& app);
+void RegisterCost(CLI::App& app);
+void RegisterSweep(CLI::App& app);
+void RegisterLatency(CLI::App& app);
+void RegisterSearch(CLI::App& app);
+void RegisterReport(CLI::App& app);
+
+// Exit status a command wants when it succeeds (e.g. a firmware's status).
+int& ExitStatus();
+
+}  // namespace mcunet::cli
