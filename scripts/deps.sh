@@ -8,6 +8,7 @@ MCUNET_APT_PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib
 )
 
 mcunet_install_deps() {
