@@ -21,6 +21,23 @@
 // (possibly after SIGKILL) ends with exactly the result of an uninterrupted
 // one: all randomness comes from the checkpointed Rng, evaluation order is
 // fixed, and ties are broken by candidate id.
+//
+// Config file (`mcunet search --config FILE`; every field but "space" and
+// "subspace" optional; relative paths are relative to the file; unknown
+// fields are errors):
+//
+//   {"schema_version": 1, "kind": "evolution_config",
+//    "space": "search_spaces/mcunet.json", "subspace": "w0.5-r208",
+//    "board": "stm32f746", "planner": "tinyengine",
+//    "constraints": {"peak_sram_kb": "board", "flash_kb": "board",
+//                    "fps": 5},              // or "latency_ms": 200
+//    "evaluator": {"kind": "macs"},          // or table / synthetic
+//    "algorithm": "evolution",               // or "random" (baseline)
+//    "population_size": 100, "parent_ratio": 0.2, "mutation_ratio": 0.5,
+//    "mutate_prob": 0.1, "generations": 30, "seed": 0}
+//
+// A missing constraint takes its default ("board" for peak SRAM and Flash,
+// none for latency); null or "none" removes it.
 #pragma once
 
 #include <cstdint>

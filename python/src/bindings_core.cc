@@ -27,7 +27,7 @@ namespace mcunet::python {
 
 namespace {
 
-using namespace pybind11::literals;  // NOLINT(build/namespaces): "_a" keyword arguments
+using pybind11::literals::operator""_a;
 
 // ---- Python-side views ------------------------------------------------------
 

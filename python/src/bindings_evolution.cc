@@ -29,7 +29,7 @@ namespace mcunet::python {
 
 namespace {
 
-using namespace pybind11::literals;  // NOLINT(build/namespaces): "_a" keyword arguments
+using pybind11::literals::operator""_a;
 
 // Thrown through the search (not a std::exception, so its catch blocks for
 // evaluator failures let it pass) when a Python error must stop the search.

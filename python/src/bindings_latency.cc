@@ -17,7 +17,7 @@ namespace mcunet::python {
 
 namespace {
 
-using namespace pybind11::literals;  // NOLINT(build/namespaces): "_a" keyword arguments
+using pybind11::literals::operator""_a;
 
 // An Arch, a Graph, or a path (.tflite -> graph, anything else -> Arch JSON).
 double EstimateMs(const LatencyModel& lm, const py::handle& model, const py::handle& board) {

@@ -18,7 +18,7 @@ namespace mcunet::python {
 
 namespace {
 
-using namespace pybind11::literals;  // NOLINT(build/namespaces): "_a" keyword arguments
+using pybind11::literals::operator""_a;
 
 std::string SubSpaceRepr(const SubSpace& s) {
   return "SubSpace(width_mult=" + py::cast<std::string>(py::repr(py::float_(s.width_mult))) +

@@ -1,6 +1,7 @@
 // Bindings of TinyNAS stage 1: the search-space optimisation sweep.
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,7 +19,7 @@ namespace mcunet::python {
 
 namespace {
 
-using namespace pybind11::literals;  // NOLINT(build/namespaces): "_a" keyword arguments
+using pybind11::literals::operator""_a;
 
 template <typename T>
 py::array_t<T> ToArray(const std::vector<T>& v) {

@@ -7,6 +7,7 @@
 
 #include "cost/planners.h"
 #include "mcunet/error.h"
+#include "mcunet/passes.h"
 
 namespace mcunet {
 
@@ -45,6 +46,30 @@ bool SpaceOverlap(const BufferPlacement& a, const BufferPlacement& b) {
   return a.offset < b.offset + b.size && b.offset < a.offset + a.size;
 }
 
+// Whether the bytes `out` shares with `in` are the ones the overlap contract
+// of passes.h allows.
+bool OverlapGeometryValid(Overlap overlap, const Graph& g, const BufferPlacement& in, const BufferPlacement& out) {
+  const Shape& si = g.tensors[in.tensor].shape;
+  const Shape& so = g.tensors[out.tensor].shape;
+  switch (overlap) {
+    case Overlap::kInPlaceDepthwise:
+      return in.offset == out.offset && out.size <= in.size && si.rank == 4 && so.rank == 4 && si[3] == so[3];
+    case Overlap::kElementwise:
+      return in.offset == out.offset && in.size == out.size;
+    case Overlap::kPointwiseForward:
+    case Overlap::kPointwiseReverse: {
+      if (si.rank != 4 || so.rank != 4 || si[1] != so[1] || si[2] != so[2]) return false;
+      const int64_t pixels = int64_t{si[1]} * si[2];
+      const int64_t a = g.tensors[in.tensor].bytes() / pixels;
+      const int64_t b = g.tensors[out.tensor].bytes() / pixels;
+      return PointwiseOverlapSafe(overlap, in.offset, out.offset, a, b, pixels);
+    }
+    case Overlap::kNone:
+      return false;
+  }
+  return false;
+}
+
 // Whether the plan declares that `a` and `b` may share bytes: one is the
 // output of op k, the other the input it overlaps, and they meet only at k.
 bool OverlapAllowed(const MemoryPlan& p, const Graph& g, const BufferPlacement& a, const BufferPlacement& b) {
@@ -56,7 +81,8 @@ bool OverlapAllowed(const MemoryPlan& p, const Graph& g, const BufferPlacement& 
     if (k < 0 || k >= static_cast<int>(g.ops.size()) || k >= static_cast<int>(p.ops.size())) continue;
     if (g.ops[k].output != out.tensor) continue;
     const OpPlan& op = p.ops[k];
-    if (op.overlap != Overlap::kNone && op.overlap_input == in.tensor && in.last_op == k) return true;
+    if (op.overlap == Overlap::kNone || op.overlap_input != in.tensor || in.last_op != k) continue;
+    return OverlapGeometryValid(op.overlap, g, in, out);
   }
   return false;
 }

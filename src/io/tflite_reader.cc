@@ -178,7 +178,7 @@ class Reader {
       if (dim <= 0) Fail(label + ": dimension " + Str(d) + " is " + Str(dim) + ", expected > 0");
       out.shape.dims[d] = dim;
       elements *= dim;
-      if (elements > kMaxTensorElements) Fail(label + " has more than 2^31 elements");
+      if (elements > kMaxTensorElements) Fail(label + " has 2^31 or more elements");
     }
 
     // Constant data, from the buffer table (or, for models over 2 GB, from

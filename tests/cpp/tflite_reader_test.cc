@@ -400,6 +400,9 @@ struct TensorSpec {
   std::vector<int64_t> zero_point;  // all zero (one per scale) when empty
   int32_t quantized_dimension = 0;
   int32_t buffer = -1;  // override the buffer index (for corrupt models)
+  // Data outside the flatbuffer (the >2 GB layout): file offset and size.
+  uint64_t external_offset = 0;
+  uint64_t external_size = 0;
 };
 
 struct OpSpec {
@@ -429,6 +432,10 @@ std::vector<uint8_t> Build(const ModelSpec& spec) {
     if (!t.data.empty()) {
       fbb.ForceVectorAlignment(t.data.size(), sizeof(uint8_t), 16);
       buffers.push_back(tflite::CreateBuffer(fbb, fbb.CreateVector(t.data)));
+      buffer = static_cast<uint32_t>(buffers.size() - 1);
+    }
+    if (t.external_size > 0) {
+      buffers.push_back(tflite::CreateBuffer(fbb, 0, t.external_offset, t.external_size));
       buffer = static_cast<uint32_t>(buffers.size() - 1);
     }
     if (t.buffer >= 0) buffer = static_cast<uint32_t>(t.buffer);
@@ -607,6 +614,28 @@ TEST(TfliteReaderTiny, MisalignedInt64VectorIsReadSafely) {
   const Graph g = Parse(bytes);
   ASSERT_EQ(g.tensors[0].quant.zero_point.size(), 1u);
   EXPECT_EQ(g.tensors[0].quant.zero_point[0], int64_t{7} << 32);
+}
+
+TEST(TfliteReaderTiny, ExternalBufferData) {
+  // The bias lives after the flatbuffer, found by Buffer.offset/size.
+  ModelSpec m = ConvModel(7, 3, 2, tflite::Padding::SAME, 4);
+  m.tensors[2].data.clear();
+  m.tensors[2].external_offset = 2;  // placeholder of the same encoded size
+  m.tensors[2].external_size = 32;
+  const size_t flatbuffer_size = Build(m).size();
+  m.tensors[2].external_offset = flatbuffer_size;
+  std::vector<uint8_t> bytes = Build(m);
+  ASSERT_EQ(bytes.size(), flatbuffer_size);
+  for (int i = 0; i < 32; ++i) bytes.push_back(static_cast<uint8_t>(i));
+  const Graph g = Parse(bytes);
+  EXPECT_TRUE(g.tensors[2].is_constant);
+  ASSERT_EQ(g.tensors[2].data.size(), 32u);
+  EXPECT_EQ(g.tensors[2].data[31], 31);
+
+  // Cut the appended data short: the reader must notice, not read past the end.
+  bytes.resize(bytes.size() - 1);
+  const std::string msg = ErrorOf([&] { Parse(bytes); });
+  EXPECT_NE(msg.find("outside the"), std::string::npos) << msg;
 }
 
 TEST(TfliteReaderTiny, StructuralErrorsAreClear) {

@@ -15,6 +15,20 @@ def test_vww1_tflm_arena(vww1):
     assert c.macs == 11_578_816
 
 
+def test_vww1_tinyengine_runs_int8_io(vww1):
+    te = mcunet.cost(vww1, planner="tinyengine")
+    tflm = mcunet.cost(vww1, planner="tflm")
+    # TinyEngine runs the .tflite with int8 I/O: no QUANTIZE/DEQUANTIZE/PAD in
+    # the planned graph, and the plan indexes that graph.
+    kinds = [op.kind for op in te.graph.ops]
+    assert "QUANTIZE" not in kinds and "DEQUANTIZE" not in kinds and "PAD" not in kinds
+    assert len(te.plan) == len(te.graph) < len(tflm.graph) == 63
+    assert all(op.source_index >= 0 for op in te.graph.ops)
+    # Below TF-Lite Micro's arena and TinyEngine's published 93,992 B.
+    assert te.peak_sram_bytes < 93_992 < tflm.peak_sram_bytes
+    te.plan.check_consistent()
+
+
 @pytest.mark.parametrize("planner", ["tinyengine", "tflm", "cmsis"])
 def test_cost_report_shape(zoo_dir, planner):
     c = mcunet.cost(zoo_dir / "mcunet-256kb-1mb_imagenet.json", board="stm32f412", planner=planner)
