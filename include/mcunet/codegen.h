@@ -47,6 +47,12 @@ struct CodegenOptions {
   std::string file_stem = "model";
   // Values per line in the emitted constant arrays.
   int values_per_line = 20;
+  // Baseline mode: call the plain mcunet_ref_* kernels (kernels_ref.c), every
+  // activation tensor in its own static buffer, no memory plan and no
+  // scratch (ARENA_BYTES is then the sum of the buffers). For host
+  // benchmarks ("generated code vs plain reference kernels") and debugging;
+  // not for deployment.
+  bool reference_kernels = false;
 };
 
 struct GeneratedCode {
@@ -61,7 +67,7 @@ struct GeneratedCode {
   std::vector<std::string> kernel_sources;
   // The runtime functions model.c calls, sorted.
   std::vector<std::string> kernels;
-  // Straight from the plan.
+  // Straight from the plan (reference_kernels: the sum of the buffers, 0).
   int64_t arena_bytes = 0;
   int64_t scratch_bytes = 0;
   int64_t peak_sram_bytes = 0;  // arena_bytes + scratch_bytes

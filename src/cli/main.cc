@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   mcunet::cli::RegisterLatency(app);
   mcunet::cli::RegisterSearch(app);
   mcunet::cli::RegisterReport(app);
+  mcunet::cli::RegisterCodegen(app);
+  mcunet::cli::RegisterFirmware(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,243 @@
+// The firmware (firmware/, built with arm-none-eabi-gcc) runs the generated
+// vww1 code under QEMU on a Cortex-M7 (mps2-an500) and a Cortex-M4
+// (mps2-an386): its outputs equal the host run of the same generated code
+// byte for byte, the arena it declares and links is the cost model's
+// tinyengine arena, the canaries around the arena and scratch survive, and
+// it reports a stack high-water mark. Models too big for a board fail the
+// link with a message that says by how much.
+//
+// Skipped (not failed) only when arm-none-eabi-gcc or qemu-system-arm is not
+// installed (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mcunet/cost_model.h"
+#include "mcunet/tflite_reader.h"
+
+namespace mcunet {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kVww1 = MCUNET_TEST_DATA "/mcunet-vww1.tflite";
+constexpr int kSeed = 7;
+
+struct Result {
+  int status = -1;
+  std::string out;  // stdout
+  std::string all;  // stdout + stderr
+};
+
+// Runs a shell command; stderr goes through a temporary file.
+Result Shell(const std::string& cmd) {
+  static int counter = 0;
+  const std::string err_file = (fs::temp_directory_path() / ("mcunet_fw_test_" + std::to_string(::getpid()) + "_" +
+                                                             std::to_string(counter++) + ".err"))
+                                   .string();
+  Result r;
+  FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  if (st != -1 && WIFEXITED(st)) r.status = WEXITSTATUS(st);
+  std::ifstream f(err_file);
+  std::stringstream err;
+  err << f.rdbuf();
+  r.all = r.out + err.str();
+  std::error_code ec;
+  fs::remove(err_file, ec);
+  return r;
+}
+
+Result Cli(const std::string& args) { return Shell(std::string(MCUNET_CLI) + " " + args); }
+
+bool OnPath(const std::string& program) { return Shell("command -v " + program + " >/dev/null").status == 0; }
+
+bool HaveToolchain() { return OnPath("arm-none-eabi-gcc") && OnPath("qemu-system-arm"); }
+
+constexpr const char* kNoToolchain =
+    "arm-none-eabi-gcc or qemu-system-arm missing (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi "
+    "qemu-system-arm)";
+
+class FirmwareTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = (fs::temp_directory_path() / ("mcunet_firmware_test_" + std::to_string(::getpid()))).string();
+    fs::create_directories(work_);
+    model_dir_ = work_ + "/vww1";
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(work_, ec);
+  }
+
+  // Generates vww1's code once.
+  static const std::string& Vww1Dir() {
+    if (!fs::exists(model_dir_ + "/model.c")) {
+      const Result r = Cli("codegen --model " + kVww1 + " --board stm32f746 --out " + model_dir_);
+      EXPECT_EQ(r.status, 0) << r.all;
+    }
+    return model_dir_;
+  }
+
+  // The host run of the same generated code on the same input.
+  static std::vector<int> HostOutputs() {
+    const Result r = Cli("run-host --model " + kVww1 + " --random-seed " + std::to_string(kSeed) + " --json");
+    EXPECT_EQ(r.status, 0) << r.all;
+    return nlohmann::json::parse(r.out).at("output").get<std::vector<int>>();
+  }
+
+  static nlohmann::json RunQemu(const std::string& board) {
+    const Result r = Cli("qemu --model " + Vww1Dir() + " --board " + board + " --random-seed " + std::to_string(kSeed) +
+                         " --json --out " + work_ + "/build-" + board);
+    EXPECT_EQ(r.status, 0) << r.all;
+    return r.status == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+  }
+
+  static void CheckVww1(const nlohmann::json& j) {
+    ASSERT_FALSE(j.empty());
+    const CostReport cost = EvaluateCost(ReadTflite(kVww1), "tinyengine");
+    EXPECT_EQ(j.at("exit_status"), 0);
+    EXPECT_EQ(j.at("status"), 0);
+    EXPECT_EQ(j.at("invoke_status"), 0);
+    EXPECT_EQ(j.at("canaries"), "intact");
+    EXPECT_EQ(j.at("deterministic"), "yes");
+    // Byte for byte with the host run of the same code.
+    EXPECT_EQ(j.at("output").get<std::vector<int>>(), HostOutputs());
+    // Contract 1: the arena declared, and linked, is the cost model's; the
+    // firmware wrote up to its last byte (the plan's peak is real).
+    EXPECT_EQ(j.at("arena_bytes_declared").get<int64_t>(), cost.plan.arena_bytes);
+    EXPECT_EQ(j.at("arena_bytes_linked").get<int64_t>(), cost.plan.arena_bytes);
+    EXPECT_EQ(j.at("arena_bytes_touched").get<int64_t>(), cost.plan.arena_bytes);
+    EXPECT_EQ(j.at("scratch_bytes_declared").get<int64_t>(), cost.plan.scratch_bytes);
+    EXPECT_EQ(j.at("scratch_bytes_linked").get<int64_t>(), cost.plan.scratch_bytes);
+    EXPECT_LE(j.at("scratch_bytes_touched").get<int64_t>(), cost.plan.scratch_bytes);
+    EXPECT_EQ(j.at("peak_sram_bytes_declared").get<int64_t>(), cost.plan.peak_sram_bytes);
+    const int64_t stack = j.at("stack_high_water_bytes").get<int64_t>();
+    EXPECT_GT(stack, 0);
+    EXPECT_LT(stack, j.at("stack_bytes_reserved").get<int64_t>());
+    EXPECT_EQ(j.at("sram_needed_bytes").get<int64_t>(),
+              cost.plan.peak_sram_bytes + stack + j.at("runtime_ram_bytes").get<int64_t>());
+  }
+
+  // A model directory by hand: `arena` bytes of arena and a `flash`-byte
+  // constant table, with the header of the generator's version.
+  static std::string HandModel(const std::string& name, int64_t arena, int64_t flash) {
+    const std::string dir = work_ + "/" + name;
+    fs::create_directories(dir);
+    std::ofstream h(dir + "/model.h");
+    h << "/* Generated by mcunet codegen from '" << name << "' (by hand, for a test). */\n"
+      << "#ifndef MCUNET_MODEL_H_\n#define MCUNET_MODEL_H_\n#include <stdint.h>\n"
+      << "#define MCUNET_INPUT_BYTES 4\n#define MCUNET_OUTPUT_BYTES 4\n"
+      << "#define MCUNET_ARENA_BYTES " << arena << "\n#define MCUNET_SCRATCH_BYTES 0\n"
+      << "#define MCUNET_PEAK_SRAM_BYTES " << arena << "\n"
+      << "int mcunet_invoke(const int8_t* input, int8_t* output);\n"
+      << "int8_t* mcunet_input(void);\nconst int8_t* mcunet_output(void);\n#endif\n";
+    std::ofstream c(dir + "/model.c");
+    c << "#include <string.h>\n#include \"model.h\"\n"
+      << "static int8_t mcunet_arena[MCUNET_ARENA_BYTES];\n"
+      << "static const int8_t table[" << flash << "] = {1};\n"
+      << "int8_t* mcunet_input(void) { return mcunet_arena; }\n"
+      << "const int8_t* mcunet_output(void) { return mcunet_arena; }\n"
+      << "int mcunet_invoke(const int8_t* input, int8_t* output) {\n"
+      << "  if (input) memcpy(mcunet_arena, input, 4);\n"
+      // An index known only at run time keeps the whole table in Flash.
+      << "  mcunet_arena[0] = table[((uint32_t)(uint8_t)mcunet_arena[1] * 4099u) % " << flash << "u];\n"
+      << "  if (output) memcpy(output, mcunet_arena, 4);\n  return 0;\n}\n";
+    std::ofstream k(dir + "/kernels.txt");  // no runtime source needed
+    return dir;
+  }
+
+  static std::string work_;
+  static std::string model_dir_;
+};
+
+std::string FirmwareTest::work_;
+std::string FirmwareTest::model_dir_;
+
+TEST_F(FirmwareTest, Vww1OnQemuCortexM7MatchesHostAndCostModel) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  const nlohmann::json j = RunQemu("qemu-m7");
+  CheckVww1(j);
+  EXPECT_EQ(j.value("machine", ""), "mps2-an500");
+}
+
+TEST_F(FirmwareTest, Vww1OnQemuCortexM4MatchesHostAndCostModel) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  const nlohmann::json j = RunQemu("qemu-m4");
+  CheckVww1(j);
+  EXPECT_EQ(j.value("machine", ""), "mps2-an386");
+}
+
+TEST_F(FirmwareTest, ModelTooBigForF412FailsTheLinkSayingByHowMuch) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  // SRAM: a 300 kB arena on a 256 kB board.
+  const std::string big_arena = HandModel("big_arena", 300000, 16);
+  Result r = Cli("firmware --model " + big_arena + " --board stm32f412 --out " + work_ + "/big-arena-f412");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("does not fit stm32f412: SRAM"), std::string::npos) << r.all;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.all, m, std::regex(R"(by ([0-9]+) bytes)"))) << r.all;
+  // stack 4096 + guards 96 + arena 300000 + runtime data > 262144 by at least this much.
+  EXPECT_GE(std::stoll(m[1].str()), 4096 + 96 + 300000 - 262144);
+  // The same model fits the 512 kB H743.
+  r = Cli("firmware --model " + big_arena + " --board stm32h743 --out " + work_ + "/big-arena-h743");
+  EXPECT_EQ(r.status, 0) << r.all;
+
+  // Flash: 1.1 MB of constants on a 1 MB board.
+  const std::string big_flash = HandModel("big_flash", 64, 1100000);
+  r = Cli("firmware --model " + big_flash + " --board f412 --out " + work_ + "/big-flash-f412");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("does not fit stm32f412: Flash"), std::string::npos) << r.all;
+  EXPECT_NE(r.all.find("region `FLASH' overflowed by"), std::string::npos) << r.all;
+
+  // vww1 with a stack that leaves no room for its arena.
+  r = Cli("firmware --model " + Vww1Dir() + " --board stm32f412 --stack-bytes 200000 --out " + work_ +
+          "/vww1-f412-stack");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("stack 200000 B"), std::string::npos) << r.all;
+}
+
+TEST_F(FirmwareTest, BadInputIsAClearError) {
+  // None of these reaches the compiler.
+  Result r = Cli("qemu --model " + work_ + "/no-such-dir --board qemu-m7");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("does not exist"), std::string::npos) << r.all;
+  r = Cli("firmware --model " + work_ + " --board esp32");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("targets: qemu-m7, qemu-m4, stm32f412"), std::string::npos) << r.all;
+  r = Cli("qemu --model " + work_ + " --board stm32f746");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("real board"), std::string::npos) << r.all;
+
+  const std::string dir = HandModel("small", 64, 16);
+  r = Cli("firmware --model " + dir + " --board qemu-m7 --input " + dir + "/model.h");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("needs 4 int8 values"), std::string::npos) << r.all;
+
+  // A model.h from another generator version (no MCUNET_ARENA_BYTES).
+  const std::string old = work_ + "/old";
+  fs::create_directories(old);
+  std::ofstream(old + "/model.h") << "/* Generated by mcunet codegen from 'x'. */\n#define MCUNET_INPUT_BYTES 4\n";
+  std::ofstream(old + "/model.c") << "\n";
+  r = Cli("firmware --model " + old + " --board qemu-m7");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("another version"), std::string::npos) << r.all;
+}
+
+}  // namespace
+}  // namespace mcunet
