@@ -243,7 +243,7 @@ OpOptions FindOverlapOptions(const Graph& g, int32_t k, const std::vector<Buffer
       const int n_in = op.kind == OpKind::kAdd ? 2 : 1;
       for (int i = 0; i < n_in; ++i) {
         const int32_t b = dying(op.inputs[i]);
-        if (b < 0 || bufs[b].size != g.tensors[out_t].bytes()) continue;
+        if (b < 0 || bufs[b].size != bufs[ws.tensor_buf[out_t]].size) continue;
         if (i == 1 && op.inputs[1] == op.inputs[0]) continue;
         r.opt[r.n++] = {Overlap::kElementwise, b, false};
       }
@@ -340,26 +340,96 @@ void CheckLiveCount(const Graph& g, const State& s, int32_t k) {
 
 // Greedy placement, one state: each buffer where the arena requirement, then
 // the footprint, is lowest. Writes ws.chosen; returns the arena size.
+//
+// Same candidates, in the same order, as ForEachCandidate, and the same choice
+// (the first candidate with the lowest (a_req, footprint)), but cheaper: a
+// candidate's a_req and footprint depend only on its position and on the
+// extents of the live buffers of the other anchor, so they are computed first
+// and the collision check only runs for a candidate that would win.
 int64_t Greedy(const Graph& g, const std::vector<BufferPlacement>& bufs, Workspace& ws) {
   State s;
-  for (int32_t j = 0; j < static_cast<int32_t>(bufs.size()); ++j) {
+  const int32_t n_bufs = static_cast<int32_t>(bufs.size());
+  for (int32_t j = 0; j < n_bufs; ++j) {
     const BufferPlacement& b = bufs[j];
-    DropDead(s, b.first_op);
-    CheckLiveCount(g, s, b.first_op);
+    const int32_t k = b.first_op;
+    const int64_t size = b.size;
+    // Drop the dead; extents of the survivors.
+    int64_t keep_bottom = 0, keep_top = 0, all_bottom = 0, all_top = 0;
+    {
+      int m = 0;
+      for (int i = 0; i < s.n_live; ++i) {
+        const Live l = s.live[i];
+        if (l.last_op < k) continue;
+        s.live[m++] = l;
+        if (l.anchor == kBottom) {
+          const int64_t e = l.base + l.size;
+          all_bottom = std::max(all_bottom, e);
+          if (l.last_op > k) keep_bottom = std::max(keep_bottom, e);
+        } else {
+          all_top = std::max(all_top, -l.base);
+          if (l.last_op > k) keep_top = std::max(keep_top, -l.base);
+        }
+      }
+      s.n_live = m;
+    }
+    CheckLiveCount(g, s, k);
+    const int n_live = s.n_live;
+    const int64_t a_req = s.a_req;
     Placement best;
     int64_t best_req = -1, best_fp = 0;
-    ForEachCandidate(s, b.size, b.first_op, OptionsFor(g, ws, b), [&](const Placement& p, int64_t req, int64_t fp) {
-      if (best_req < 0 || req < best_req || (req == best_req && fp < best_fp)) {
-        best = p;
-        best_req = req;
-        best_fp = fp;
+    auto consider = [&](int64_t base, uint8_t anchor, Overlap overlap, int32_t overlap_buf)
+        __attribute__((always_inline)) {
+      int64_t req, fp;
+      if (anchor == kBottom) {
+        if (base < 0) return;
+        const int64_t e = base + size;
+        req = std::max(std::max(a_req, e), e + all_top);
+        fp = std::max(keep_bottom, e) + keep_top;
+      } else {
+        if (base + size > 0) return;
+        req = std::max(std::max(a_req, -base), all_bottom - base);
+        fp = keep_bottom + std::max(keep_top, -base);
       }
-    });
+      if (!(best_req < 0 || req < best_req || (req == best_req && fp < best_fp))) return;
+      for (int i = 0; i < n_live; ++i) {
+        const Live& l = s.live[i];
+        if (l.anchor != anchor || l.buf == overlap_buf) continue;
+        if (base < l.base + l.size && l.base < base + size) return;
+      }
+      best = Placement{base, anchor, overlap, overlap_buf};
+      best_req = req;
+      best_fp = fp;
+    };
+    const OpOptions& o = OptionsFor(g, ws, b);
+    for (int i = 0; i < o.n; ++i) {
+      for (int jj = 0; jj < n_live; ++jj) {
+        const Live& l = s.live[jj];
+        if (l.buf != o.opt[i].input_buf) continue;
+        consider(o.opt[i].end_aligned ? l.base + l.size - size : l.base, l.anchor, o.opt[i].kind, l.buf);
+      }
+    }
+    consider(0, kBottom, Overlap::kNone, -1);
+    consider(-size, kTop, Overlap::kNone, -1);
+    // Every bottom position has a_req and footprint at least those of base 0,
+    // every top position at least those of base -size: once the best is no
+    // worse than both, no later candidate can replace it.
+    const int64_t lb_bottom_req = std::max(std::max(a_req, size), size + all_top);
+    const int64_t lb_bottom_fp = std::max(keep_bottom, size) + keep_top;
+    const int64_t lb_top_req = std::max(std::max(a_req, size), all_bottom + size);
+    const int64_t lb_top_fp = keep_bottom + std::max(keep_top, size);
+    auto dominates = [&](int64_t r, int64_t f) { return best_req < r || (best_req == r && best_fp <= f); };
+    if (!(best_req >= 0 && dominates(lb_bottom_req, lb_bottom_fp) && dominates(lb_top_req, lb_top_fp))) {
+      for (int jj = 0; jj < n_live; ++jj) {
+        const Live l = s.live[jj];
+        consider(l.base + l.size, l.anchor, Overlap::kNone, -1);
+        consider(l.base - size, l.anchor, Overlap::kNone, -1);
+      }
+    }
     // Right below the lowest top-anchored buffer (or at the top if there is
     // none) never collides, so a candidate always exists.
     ws.chosen[j] = best;
     s.a_req = best_req;
-    s.live[s.n_live++] = Live{j, b.last_op, best.base, b.size, best.anchor};
+    s.live[s.n_live++] = Live{j, b.last_op, best.base, size, best.anchor};
   }
   return s.a_req;
 }
@@ -452,38 +522,69 @@ int64_t Finish(const Graph& g, const Workspace& ws, int64_t arena, MemoryPlan* o
   }
   int64_t bound = 0, scratch = 0;
   size_t next = 0;
-  int32_t active[kMaxLive];
+  // Live buffers at op k, sorted by offset: [offset, end), size, last_op.
+  struct Active {
+    int64_t offset, end, size;
+    int32_t last_op;
+  };
+  Active active[kMaxLive];
   int n_active = 0;
+  const size_t n_bufs = bufs.size();
   for (int32_t k = 0; k < n_ops; ++k) {
     OpPlan& op = out->ops[k];
-    op.scratch_bytes = TinyEngineScratchBytes(g, g.ops[k], op.overlap);
-    scratch = std::max(scratch, op.scratch_bytes);
+    const Op& gop = g.ops[k];
+    // TinyEngineScratchBytes, inlined.
+    int64_t sb = 0;
+    switch (gop.kind) {
+      case OpKind::kConv2D:
+        sb = 2 * 2 * int64_t{gop.kernel_h} * gop.kernel_w * Channels(g.tensors[gop.inputs[0]].shape);
+        break;
+      case OpKind::kPointwiseConv2D: {
+        const Tensor& in = g.tensors[gop.inputs[0]];
+        sb = Channels(in.shape) * DTypeSize(in.dtype);
+        break;
+      }
+      case OpKind::kDepthwiseConv2D:
+        if (op.overlap == Overlap::kInPlaceDepthwise) {
+          sb = Pixels(g.tensors[gop.output].shape) * DTypeSize(g.tensors[gop.inputs[0]].dtype);
+        }
+        break;
+      default:
+        break;
+    }
+    op.scratch_bytes = sb;
+    scratch = std::max(scratch, sb);
     int j = 0;
     for (int i = 0; i < n_active; ++i) {
-      if (bufs[active[i]].last_op >= k) active[j++] = active[i];
+      if (active[i].last_op >= k) active[j++] = active[i];
     }
     n_active = j;
-    while (next < bufs.size() && bufs[next].first_op <= k) active[n_active++] = static_cast<int32_t>(next++);
-    // Insertion sort by offset (a handful of buffers), then the union.
-    for (int i = 1; i < n_active; ++i) {
-      for (int m = i; m > 0 && bufs[active[m]].offset < bufs[active[m - 1]].offset; --m) {
-        std::swap(active[m], active[m - 1]);
-      }
+    int64_t sum = 0;
+    // Insert the new buffers in offset order (after equal offsets).
+    while (next < n_bufs && bufs[next].first_op <= k) {
+      const BufferPlacement& b = bufs[next++];
+      const Active a{b.offset, b.offset + b.size, b.size, b.last_op};
+      int m = n_active++;
+      for (; m > 0 && a.offset < active[m - 1].offset; --m) active[m] = active[m - 1];
+      active[m] = a;
     }
-    int64_t live = 0, end = 0, sum = 0;
+    // The union of the sorted intervals.
+    int64_t live = 0, end = 0;
     for (int i = 0; i < n_active; ++i) {
-      const BufferPlacement& b = bufs[active[i]];
-      live += std::max<int64_t>(b.offset + b.size - std::max(b.offset, end), 0);
-      end = std::max(end, b.offset + b.size);
-      sum += b.size;
+      const Active& a = active[i];
+      live += std::max<int64_t>(a.end - std::max(a.offset, end), 0);
+      end = std::max(end, a.end);
+      sum += a.size;
     }
     op.live_bytes = live;
     const OpOptions& o = ws.options[k];
-    int64_t saving = 0;
-    for (int i = 0; i < o.n; ++i) {
-      saving = std::max(saving, std::min(bufs[o.opt[i].input_buf].size, bufs[ws.tensor_buf[g.ops[k].output]].size));
+    if (o.n > 0) {
+      int64_t saving = 0;
+      const int64_t out_size = bufs[ws.tensor_buf[gop.output]].size;
+      for (int i = 0; i < o.n; ++i) saving = std::max(saving, std::min(bufs[o.opt[i].input_buf].size, out_size));
+      sum -= saving;
     }
-    bound = std::max(bound, sum - saving);
+    bound = std::max(bound, sum);
   }
   if (n_ops == 0) {
     for (const BufferPlacement& b : bufs) bound += b.size;
