@@ -91,6 +91,10 @@ struct FitResult {
   int64_t flash_excess_bytes = 0;  // > 0: over by this much
   std::string message;             // "fits" or what fails and by how much
 };
+// The fit test alone, without building a message: for hot loops (sweeps).
+inline bool FitsBoard(int64_t peak_sram_bytes, int64_t flash_bytes, const Board& b) {
+  return peak_sram_bytes <= b.sram_bytes && flash_bytes <= b.flash_bytes;
+}
 FitResult Fits(const CostReport& r, const Board& b);
 FitResult Fits(const Arch& arch, const Board& b,
                const std::string& planner = kDefaultPlanner);

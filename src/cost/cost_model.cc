@@ -168,7 +168,7 @@ FitResult Fits(const CostReport& r, const Board& b) {
   FitResult f;
   f.sram_excess_bytes = r.peak_sram_bytes() - b.sram_bytes;
   f.flash_excess_bytes = r.flash_bytes() - b.flash_bytes;
-  f.fits = f.sram_excess_bytes <= 0 && f.flash_excess_bytes <= 0;
+  f.fits = FitsBoard(r.peak_sram_bytes(), r.flash_bytes(), b);
   if (f.fits) {
     f.message = "fits " + b.name + ": SRAM " + std::to_string(r.peak_sram_bytes()) + " / " +
                 std::to_string(b.sram_bytes) + " B, Flash " + std::to_string(r.flash_bytes()) + " / " +

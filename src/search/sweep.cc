@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -87,8 +88,12 @@ SampleCosts CostSamples(const SearchSpace& space, const std::vector<SubSpace>& s
 #pragma omp single
     used = omp_get_num_threads();
 
-    std::vector<CostEvaluator> evals;
-    for (const std::string& p : o.planners) evals.emplace_back(p);
+    // The first planner costs the architecture; the others only re-plan the
+    // same lowered graph (no copy, no recount of MACs and Flash).
+    CostEvaluator eval(o.planners[0]);
+    std::vector<std::unique_ptr<MemoryPlanner>> other_planners;
+    for (int p = 1; p < np; ++p) other_planners.push_back(MakePlanner(o.planners[p]));
+    MemoryPlan other_plan;
     Genes genes;
     Arch arch;
     int64_t next_report = step;
@@ -102,11 +107,14 @@ SampleCosts CostSamples(const SearchSpace& space, const std::vector<SubSpace>& s
         Rng rng = Rng::Stream(o.seed, sub_hash[i] + static_cast<uint64_t>(j));
         space.SampleInto(rng, &genes);
         space.DecodeInto(subs[i], genes, &arch);
-        const CostReport& r0 = evals[0].Evaluate(arch);
+        const CostReport& r0 = eval.Evaluate(arch);
         c.macs[k] = r0.counts.macs;
         c.flash[k] = r0.flash_bytes();
         c.peak[k * np] = r0.peak_sram_bytes();
-        for (int p = 1; p < np; ++p) c.peak[k * np + p] = evals[p].Evaluate(evals[0].graph()).peak_sram_bytes();
+        for (int p = 1; p < np; ++p) {
+          other_planners[p - 1]->Plan(r0.graph, &other_plan);
+          c.peak[k * np + p] = other_plan.peak_sram_bytes;
+        }
       } catch (const std::exception& e) {
 #pragma omp critical(mcunet_sweep_error)
         {
@@ -143,7 +151,7 @@ SubSpaceStats Summarise(const SubSpace& sub, const SampleCosts& c, int64_t first
     sum_all += static_cast<double>(c.macs[k]);
     // The same criterion as mcunet::Fits(CostReport, Board), without its
     // message strings (this runs for every sample x board x planner).
-    if (peak <= board.sram_bytes && flash <= board.flash_bytes) s.fitting_macs.push_back(c.macs[k]);
+    if (FitsBoard(peak, flash, board)) s.fitting_macs.push_back(c.macs[k]);
   }
   std::sort(s.fitting_macs.begin(), s.fitting_macs.end());
   s.fitting = static_cast<int>(s.fitting_macs.size());
