@@ -7,6 +7,7 @@ MCUNET_APT_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   nlohmann-json3-dev libspdlog-dev libcli11-dev
   libflatbuffers-dev flatbuffers-compiler
+  zlib1g-dev libstb-dev dataset-fashion-mnist
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

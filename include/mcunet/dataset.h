@@ -18,6 +18,7 @@ struct ImageDataset {
   int num_classes = 0;
   std::vector<uint8_t> pixels;  // size() * height * width * channels
   std::vector<int32_t> labels;
+  std::vector<std::string> class_names;  // may be empty (IDX files have none)
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   int64_t image_bytes() const { return static_cast<int64_t>(height) * width * channels; }
@@ -36,6 +37,21 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 ImageDataset LoadIdx(const std::string& images_path, const std::string& labels_path);
 // split "train" (60k) or "test" (10k) from `dir`.
 ImageDataset LoadFashionMnist(const std::string& split, const std::string& dir = kFashionMnistDir);
+
+// An image folder: one sub-folder per class (sorted names = class ids),
+// images in any format stb_image reads (PNG, JPEG, BMP, PGM/PPM, ...), each
+// converted to `channels` (1 grey or 3 RGB) and resized to size x size
+// (bilinear). Throws FileNotFound for a missing folder, InvalidInput for a
+// folder with no class folders or no images, naming an unreadable file.
+ImageDataset LoadImageFolder(const std::string& dir, int size, int channels);
+
+// A data set by name, as the CLI and configs spell it:
+//   "fashion-mnist"          Debian's Fashion-MNIST, `split` train|test
+//   "idx:<images>,<labels>"  an IDX pair (split ignored)
+//   "<dir>"                  an image folder; <dir>/<split> if it exists
+// `size`/`channels` only apply to image folders.
+ImageDataset LoadImageData(const std::string& name, const std::string& split, int size = 32,
+                           int channels = 1);
 
 // Deterministic train / validation split of a training set: `val_count`
 // images drawn by a seeded shuffle go to validation. The search must only
