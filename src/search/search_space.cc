@@ -532,7 +532,18 @@ Genes SearchSpace::Encode(const SubSpace& sub, const Arch& a) const {
       ++n;
     }
     const bool next_continues = s + 1 < num_stages() && stages[s + 1].stride == 1 && StageWidth(s + 1, w) == out;
-    if (next_continues) n = std::min<size_t>(n, st.max_depth());
+    if (next_continues) {
+      // The run holds the blocks of the following stages of this width too:
+      // leave each of them at least its smallest depth. (Splits of the run
+      // that decode to the same network are equivalent; this picks the one
+      // that gives this stage the most blocks.)
+      size_t reserve = 0;
+      for (int t = s + 1; t < num_stages() && stages[t].stride == 1 && StageWidth(t, w) == out; ++t) {
+        reserve += static_cast<size_t>(*std::min_element(stages[t].depths.begin(), stages[t].depths.end()));
+      }
+      n = std::min<size_t>(n > reserve ? n - reserve : 1, st.max_depth());
+      n = std::max<size_t>(n, 1);
+    }
     const int depth = static_cast<int>(n);
     for (int j = 0; j < depth; ++j) {
       const MBBlock& b = a.blocks[bi + j];
