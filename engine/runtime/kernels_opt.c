@@ -56,6 +56,60 @@ static MCUNET_ALWAYS_INLINE int8_t requant_s8(int32_t acc, int32_t multiplier, i
   return (int8_t)mcunet_clamp_i32(acc, act_min, act_max);
 }
 
+
+/* ---- Armv7E-M DSP (SIMD) building blocks ----------------------------------
+ * Used when the compiler targets a core with the DSP extension (Cortex-M4,
+ * M7: __ARM_FEATURE_DSP) unless MCUNET_PORTABLE_KERNELS is defined; the host
+ * build and MCUNET_PORTABLE_KERNELS use the portable C below. Bit-exact with
+ * it: the same int32 sums in another order (int32 addition and SMLAD both
+ * wrap modulo 2^32), and the same TFLite requantisation. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(MCUNET_PORTABLE_KERNELS)
+#define MCUNET_USE_DSP 1
+#include <arm_acle.h>
+
+/* Unaligned 32-bit load (LDR allows it on Armv7-M). */
+static MCUNET_ALWAYS_INLINE int32_t ld32(const int8_t* p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+/* Bytes 1 and 3 of x sign-extended to two int16: SXTB16 x, ROR #8. */
+static MCUNET_ALWAYS_INLINE int32_t sxtb16_ror8(int32_t x) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+/* a + bytes 1 and 3 of x, per int16 half: SXTAB16 a, x, ROR #8. */
+static MCUNET_ALWAYS_INLINE int32_t sxtab16_ror8(int32_t a, int32_t x) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+  return r;
+}
+/* int16 pair (v, v) for v in [-32768, 32767]. */
+static MCUNET_ALWAYS_INLINE int32_t dup16(int32_t v) { return (int32_t)(((uint32_t)v & 0xFFFFu) * 0x10001u); }
+
+/* TFLite MultiplyByQuantizedMultiplier (requantize.h) for multipliers
+ * != INT32_MIN (QuantizeMultiplier yields [2^30, 2^31) or 0,
+ * mcunet_kernels.h): SRDHM(x, M) = floor((x M + 2^30) / 2^31) as one 64-bit
+ * multiply-accumulate; RoundingDivideByPOT with threshold (mask >> 1) + 1
+ * for negative values. */
+static MCUNET_ALWAYS_INLINE int32_t mbqm_dsp(int32_t acc, int32_t multiplier, int32_t shift) {
+  const int32_t x = shift > 0 ? (int32_t)((uint32_t)acc << shift) : acc;
+  int32_t h = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+  if (shift < 0) {
+    const int32_t e = -shift;
+    const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+    const int32_t threshold = (mask >> 1) - (h >> 31);
+    h = (h >> e) + ((h & mask) > threshold);
+  }
+  return h;
+}
+static MCUNET_ALWAYS_INLINE int8_t requant_dsp(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
+                                               int32_t act_min, int32_t act_max) {
+  return (int8_t)mcunet_clamp_i32(mbqm_dsp(acc, multiplier, shift) + out_zp, act_min, act_max);
+}
+#endif
+
 /* ---- CONV_2D via im2col of two output pixels ------------------------------- */
 
 size_t mcunet_conv2d_scratch_bytes(const mcunet_conv_params* p) {
@@ -126,8 +180,9 @@ void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const in
 
 /* ---- Pointwise (1x1) conv with the forward / reverse overlap orders -------- */
 
-void mcunet_pointwise_conv_s8(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
-                              const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
+#if !defined(MCUNET_USE_DSP)
+static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
+                               const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
   const int32_t n = p->in_h * p->in_w;
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
@@ -153,6 +208,199 @@ void mcunet_pointwise_conv_s8(const mcunet_conv_params* p, const int8_t* input, 
       out[oc] = requant_s8(acc_wx, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
     }
   }
+}
+
+#endif
+
+#if defined(MCUNET_USE_DSP)
+/* Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
+ * two pixels (x0 -> out0, x1 -> out1; x1 may be NULL), four input channels
+ * per step: weights loaded once per step for both pixels, inputs widened
+ * with the zero-point offset by SXTAB16, SMLAD for two products at a time. */
+static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1,
+                                              const int8_t* weights, const int32_t* bias, int8_t* out0, int8_t* out1,
+                                              int32_t oc, const int two_oc, const int two_px) {
+  const int32_t a = p->in_c;
+  const int32_t off = -p->in_zp;
+  const int32_t off2 = dup16(off);
+  const int8_t* w0 = weights + oc * a;
+  const int8_t* w1 = w0 + a;
+  int32_t acc00 = bias ? bias[oc] : 0, acc01, acc10 = 0, acc11;
+  int32_t ic = 0;
+  if (two_oc && bias) acc10 = bias[oc + 1];
+  acc01 = acc00;
+  acc11 = acc10;
+  {
+    const int8_t* pa = x0;
+    const int8_t* pb = x1;
+    const int8_t* pw0 = w0;
+    const int8_t* pw1 = w1;
+    int32_t k = a >> 2;
+    ic = a & ~3;
+    if (two_px && two_oc && k > 0) {
+      /* 2 output channels x 2 pixels x 4 input channels per iteration, 24
+       * instructions for 16 MACs; 14 registers, so the offset pair and the
+       * end pointer are reloaded from the stack. */
+      const int8_t* const end = pa + 4 * k;
+      int32_t t0, t1, t2, t3, t4, t5;
+      __asm__ volatile(
+          "1:\n\t"
+          "ldr %[t5], %[off2m]\n\t"
+          "ldr %[t0], [%[pa]], #4\n\t"
+          "sxtab16 %[t1], %[t5], %[t0]\n\t"
+          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
+          "ldr %[t2], [%[pb]], #4\n\t"
+          "sxtab16 %[t3], %[t5], %[t2]\n\t"
+          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
+          "ldr %[t4], [%[pw0]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
+          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
+          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
+          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
+          "ldr %[t4], [%[pw1]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
+          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
+          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
+          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
+          "ldr %[t5], %[endm]\n\t"
+          "cmp %[pa], %[t5]\n\t"
+          "bne 1b\n\t"
+          : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
+            [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+          : [off2m] "m"(off2), [endm] "m"(end)
+          : "cc", "memory");
+      k = 0;
+    }
+    while (k-- > 0) {
+      const int32_t xa = ld32(pa);
+      const int32_t wa = ld32(pw0);
+      const int32_t xa02 = __sxtab16(off2, xa), xa13 = sxtab16_ror8(off2, xa);
+      const int32_t wa02 = __sxtb16(wa), wa13 = sxtb16_ror8(wa);
+      pa += 4;
+      pw0 += 4;
+      acc00 = __smlad(wa02, xa02, acc00);
+      acc00 = __smlad(wa13, xa13, acc00);
+      if (two_px) {
+        const int32_t xb = ld32(pb);
+        const int32_t xb02 = __sxtab16(off2, xb), xb13 = sxtab16_ror8(off2, xb);
+        pb += 4;
+        acc01 = __smlad(wa02, xb02, acc01);
+        acc01 = __smlad(wa13, xb13, acc01);
+        if (two_oc) {
+          const int32_t wb = ld32(pw1);
+          const int32_t wb02 = __sxtb16(wb), wb13 = sxtb16_ror8(wb);
+          pw1 += 4;
+          acc10 = __smlad(wb02, xa02, acc10);
+          acc10 = __smlad(wb13, xa13, acc10);
+          acc11 = __smlad(wb02, xb02, acc11);
+          acc11 = __smlad(wb13, xb13, acc11);
+        }
+      } else if (two_oc) {
+        const int32_t wb = ld32(pw1);
+        const int32_t wb02 = __sxtb16(wb), wb13 = sxtb16_ror8(wb);
+        pw1 += 4;
+        acc10 = __smlad(wb02, xa02, acc10);
+        acc10 = __smlad(wb13, xa13, acc10);
+      }
+    }
+  }
+  for (; ic < a; ++ic) {
+    const int32_t xa = x0[ic] + off;
+    const int32_t xb = two_px ? x1[ic] + off : 0;
+    acc00 += w0[ic] * xa;
+    if (two_px) acc01 += w0[ic] * xb;
+    if (two_oc) {
+      acc10 += w1[ic] * xa;
+      if (two_px) acc11 += w1[ic] * xb;
+    }
+  }
+  {
+    /* All loads before the byte stores (which may alias anything). */
+    const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    const int32_t m0 = p->multiplier[oc], s0 = p->shift[oc];
+    const int32_t m1 = two_oc ? p->multiplier[oc + 1] : 0, s1 = two_oc ? p->shift[oc + 1] : 0;
+    const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
+    const int8_t r01 = two_px ? requant_dsp(acc01, m0, s0, zp, lo, hi) : 0;
+    const int8_t r10 = two_oc ? requant_dsp(acc10, m1, s1, zp, lo, hi) : 0;
+    const int8_t r11 = two_oc && two_px ? requant_dsp(acc11, m1, s1, zp, lo, hi) : 0;
+    out0[oc] = r00;
+    if (two_px) out1[oc] = r01;
+    if (two_oc) {
+      out0[oc + 1] = r10;
+      if (two_px) out1[oc + 1] = r11;
+    }
+  }
+}
+
+static __attribute__((noinline)) void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
+                       int8_t* out0) {
+  int32_t oc = 0;
+  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
+  if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
+}
+
+static __attribute__((noinline)) void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
+                       const int32_t* bias, int8_t* out0, int8_t* out1) {
+  int32_t oc = 0;
+  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
+  if (oc < p->out_c) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+}
+
+static int disjoint(const int8_t* x, int32_t nx, const int8_t* y, int32_t ny) {
+  const uintptr_t a = (uintptr_t)x, b = (uintptr_t)y;
+  return a + (uintptr_t)nx <= b || b + (uintptr_t)ny <= a;
+}
+
+/* Pixels in `order`, two at a time (X, then Y = the next one in order) with
+ * each weight word read once for both. Under the overlap contract the
+ * outputs of pixels before Y never touch input Y or later inputs, so X is
+ * staged in scratch (unless no output touches it) and Y is read in place
+ * when neither output X nor output Y overlaps input Y (checked per pair;
+ * else X and Y go one at a time, each staged, as in the portable kernel). */
+static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
+                          const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
+  const int32_t n = p->in_h * p->in_w;
+  const int32_t a = p->in_c;
+  const int32_t b = p->out_c;
+  const int32_t step = order == MCUNET_ORDER_REVERSE ? -1 : 1;
+  int32_t i = 0;
+  while (i < n) {
+    const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
+    const int8_t* in_x = input + px * a;
+    int8_t* out_x = output + px * b;
+    if (i + 1 < n) {
+      const int8_t* in_y = in_x + step * a;
+      int8_t* out_y = out_x + step * b;
+      if (disjoint(out_x, b, in_y, a) && disjoint(out_y, b, in_y, a)) {
+        const int8_t* x0 = in_x;
+        if (!disjoint(out_x, b, in_x, a) || !disjoint(out_y, b, in_x, a)) {
+          memcpy(scratch, in_x, (size_t)a);
+          x0 = scratch;
+        }
+        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y);
+        i += 2;
+        continue;
+      }
+    }
+    memcpy(scratch, in_x, (size_t)a);
+    pw_dsp_one(p, scratch, weights, bias, out_x);
+    i += 1;
+  }
+}
+#endif
+
+void mcunet_pointwise_conv_s8(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
+                              const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
+#if defined(MCUNET_USE_DSP)
+  pointwise_dsp(p, input, weights, bias, output, scratch, order);
+#else
+  pointwise_portable(p, input, weights, bias, output, scratch, order);
+#endif
 }
 
 /* ---- Depthwise conv, per channel, specialised per kernel size and stride --- */

@@ -358,7 +358,101 @@ struct QemuOptions {
   std::optional<uint64_t> random_seed;
   int timeout_s = 120;
   bool json = false;
+  bool count_instructions = false;
 };
+
+// ---- Instruction counts (tools/qemu_plugin/insn_count.c) --------------------------------
+
+std::string QemuPluginPath() {
+#if defined(MCUNET_QEMU_PLUGIN)
+  const char* built_in = MCUNET_QEMU_PLUGIN;
+#else
+  const char* built_in = "";
+#endif
+  const std::string path = SourceDirFromEnvOr("MCUNET_QEMU_PLUGIN", built_in);
+  if (path.empty() || !fs::exists(path)) {
+    throw InvalidInput("qemu: the instruction-count plugin '" + path +
+                       "' does not exist; build the target mcunet_qemu_insn_count (tools/qemu_plugin) or set "
+                       "MCUNET_QEMU_PLUGIN to its .so");
+  }
+  return path;
+}
+
+// The kernel kind a function of the firmware belongs to (by name).
+std::string KernelKind(const std::string& f) {
+  auto has = [&f](const char* s) { return f.find(s) != std::string::npos; };
+  if (has("pointwise")) return "pointwise_conv";
+  if (has("depthwise") || f.rfind("dw_", 0) == 0) return "depthwise_conv";
+  if (has("conv2d") || has("im2col")) return "conv2d";
+  if (has("add_s8")) return "add";
+  if (has("mean") || has("avg_pool")) return "pool";
+  if (has("fully_connected")) return "fully_connected";
+  if (has("memcpy") || has("memset") || has("memmove")) return "memcpy_memset";
+  return "other";
+}
+
+// Writes "START END NAME" for every function of the ELF (arm-none-eabi-nm -S)
+// plus the @begin / @end markers of firmware/main.c.
+void WriteFunctionRanges(const std::string& elf, const std::string& path) {
+  RequireTool("arm-none-eabi-nm", "binutils-arm-none-eabi");
+  const RunResult r = Run("arm-none-eabi-nm -S --defined-only " + ShellQuote(elf));
+  if (r.status != 0) throw Error("qemu: arm-none-eabi-nm failed on '" + elf + "':\n" + r.output);
+  std::ofstream f(path);
+  std::istringstream ss(r.output);
+  std::string line;
+  bool begin = false, end = false;
+  while (std::getline(ss, line)) {
+    std::istringstream ls(line);
+    std::string addr, size, type, name;
+    if (!(ls >> addr >> size >> type >> name)) continue;
+    if (type != "t" && type != "T" && type != "W" && type != "w") continue;
+    const uint64_t a = std::stoull(addr, nullptr, 16) & ~uint64_t{1};
+    const uint64_t n = std::stoull(size, nullptr, 16);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a),
+                  static_cast<unsigned long long>(a + n));
+    f << buf << name << "\n";
+    if (name == "fw_count_begin") {
+      std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a), static_cast<unsigned long long>(a));
+      f << buf << "@begin\n";
+      begin = true;
+    }
+    if (name == "fw_count_end") {
+      std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a), static_cast<unsigned long long>(a));
+      f << buf << "@end\n";
+      end = true;
+    }
+  }
+  if (!begin || !end) {
+    throw Error("qemu: '" + elf + "' has no fw_count_begin / fw_count_end markers (firmware/main.c of another version)");
+  }
+}
+
+// The plugin's report as JSON: instructions per inference in total, per
+// kernel kind and per function.
+nlohmann::json ReadInstructionCounts(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error("qemu: the instruction-count plugin wrote no report '" + path + "'");
+  std::map<std::string, uint64_t> raw;
+  std::string name;
+  uint64_t v;
+  while (f >> name >> v) raw[name] = v;
+  const uint64_t windows = raw.count("windows") ? raw["windows"] : 0;
+  if (windows == 0) throw Error("qemu: the instruction-count plugin saw no mcunet_invoke");
+  nlohmann::json j;
+  j["inferences"] = windows;
+  j["per_inference"] = raw["total"] / windows;
+  std::map<std::string, uint64_t> kinds;
+  nlohmann::json funcs = nlohmann::json::object();
+  for (const auto& [n, c] : raw) {
+    if (n == "windows" || n == "total") continue;
+    kinds[KernelKind(n)] += c / windows;
+    funcs[n] = c / windows;
+  }
+  j["per_kind"] = kinds;
+  j["per_function"] = funcs;
+  return j;
+}
 
 // "key value..." lines of firmware/main.c as JSON: "output" -> array of
 // ints, integers -> numbers, the rest -> strings.
@@ -407,6 +501,9 @@ void RegisterQemuVerb(CLI::App& app) {
   seed->excludes(input);
   cmd->add_option("--timeout", o->timeout_s, "Seconds before QEMU is stopped")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--count-instructions", o->count_instructions,
+                "Count the guest instructions of each inference (QEMU plugin), in total, per kernel kind "
+                "and per function");
   cmd->callback([o] {
     const Target t = FindTarget(o->build.board);
     if (t.qemu_machine.empty()) {
@@ -438,12 +535,25 @@ void RegisterQemuVerb(CLI::App& app) {
       if (!f) throw Error("qemu: cannot write '" + opts.input_path + "'");
       input_note = "random, seed " + std::to_string(s);
     }
+    const std::string plugin = o->count_instructions ? QemuPluginPath() : std::string();
     const BuildResult b = BuildFirmware(opts, t, m);
-    const std::string cmdline = "timeout -k 5 " + std::to_string(o->timeout_s) + " qemu-system-arm -M " +
-                                t.qemu_machine + " -cpu " + t.qemu_cpu +
-                                " -display none -monitor none -serial null"
-                                " -semihosting-config enable=on,target=native -kernel " +
-                                ShellQuote(b.elf);
+    std::string cmdline = "timeout -k 5 " + std::to_string(o->timeout_s) + " qemu-system-arm -M " + t.qemu_machine +
+                          " -cpu " + t.qemu_cpu +
+                          " -display none -monitor none -serial null"
+                          " -semihosting-config enable=on,target=native -kernel " +
+                          ShellQuote(b.elf);
+    const std::string ranges = (fs::path(opts.out_dir) / "functions.txt").string();
+    const std::string counts = (fs::path(opts.out_dir) / "insn_count.txt").string();
+    if (o->count_instructions) {
+      WriteFunctionRanges(b.elf, ranges);
+      std::error_code ec;
+      fs::remove(counts, ec);
+      // QEMU splits -plugin arguments at commas.
+      if (plugin.find(',') != std::string::npos || ranges.find(',') != std::string::npos) {
+        throw InvalidInput("qemu: --count-instructions needs paths without ',' (" + plugin + ", " + ranges + ")");
+      }
+      cmdline += " -plugin " + ShellQuote(plugin + ",ranges=" + ranges + ",out=" + counts);
+    }
     const RunResult r = Run(cmdline);
     if (r.status == 124 || r.status == 137) {
       throw Error("qemu: the firmware did not finish within " + std::to_string(o->timeout_s) +
@@ -462,7 +572,10 @@ void RegisterQemuVerb(CLI::App& app) {
       }
       throw Error("qemu: no report from the firmware (exit status " + std::to_string(r.status) + "):\n" + r.output);
     }
+    nlohmann::json insns;
+    if (o->count_instructions) insns = ReadInstructionCounts(counts);
     if (o->json) {
+      if (o->count_instructions) j["instructions"] = insns;
       j["elf"] = b.elf;
       j["machine"] = t.qemu_machine;
       j["input"] = input_note;
@@ -471,6 +584,12 @@ void RegisterQemuVerb(CLI::App& app) {
     } else {
       std::printf("elf %s\nmachine %s\ninput %s\n%s", b.elf.c_str(), t.qemu_machine.c_str(), input_note.c_str(),
                   r.output.c_str());
+      if (o->count_instructions) {
+        std::printf("instructions_per_inference %llu\n", insns["per_inference"].get<unsigned long long>());
+        for (const auto& [kind, c] : insns["per_kind"].items()) {
+          std::printf("instructions_%s %llu\n", kind.c_str(), c.get<unsigned long long>());
+        }
+      }
     }
     ExitStatus() = r.status;
   });
