@@ -509,6 +509,120 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
   }
 }
 
+#if defined(MCUNET_USE_DSP)
+/* In-place depthwise, stride 1, when the scratch holds a whole input plane
+ * (in_h * in_w <= out_h * out_w, i.e. SAME padding): channel c is gathered
+ * into scratch, then its outputs are computed from the contiguous plane and
+ * stored straight into its slots (bytes (y*out_w + x)*C + c, read no more).
+ * Two horizontally adjacent outputs at a time: per kernel row, one or two
+ * unaligned words give inputs i0..i7, widened with the offset by SXTAB16
+ * into E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
+ *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
+ * (SMLAD for pairs, SMLABB/SMLABT for single products; w_j = 0 for j >= K).
+ * Windows clipped by the left/right border use the scalar loop. */
+static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
+  return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
+static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p, int8_t* buffer,
+                                                     const int8_t* weights, const int32_t* bias, int8_t* plane,
+                                                     const int32_t K) {
+  const int32_t C = p->in_c, H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
+  const int32_t pt = p->pad_top, pl = p->pad_left;
+  const int32_t off = -p->in_zp, off2 = dup16(-p->in_zp);
+  const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t nbytes = K == 3 ? 4 : 8;
+  const int32_t plane_n = H * W;
+  int32_t c, i, oy, ox, ky, kx;
+  for (c = 0; c < C; ++c) {
+    int32_t wk[49];
+    int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
+    const int32_t mult = p->multiplier[c], shift = p->shift[c];
+    const int32_t b = bias ? bias[c] : 0;
+    for (i = 0; i < plane_n; ++i) plane[i] = buffer[i * C + c];
+    for (ky = 0; ky < K; ++ky) {
+      for (kx = 0; kx < K; ++kx) wk[ky * K + kx] = weights[(ky * K + kx) * C + c];
+    }
+    for (ky = 0; ky < K; ++ky) {
+      const int32_t* r = wk + ky * K;
+      const int32_t r3 = K > 3 ? r[3] : 0, r4 = K > 4 ? r[4] : 0, r5 = K > 5 ? r[5] : 0, r6 = K > 6 ? r[6] : 0;
+      wE[ky] = pack16(r[0], r[2]);
+      wO[ky] = pack16(r[1], r3);
+      wE1[ky] = pack16(r4, r6);
+      w1[ky] = r[1];
+      w3[ky] = r3;
+      w4[ky] = r4;
+      w5[ky] = r5;
+    }
+    for (oy = 0; oy < OH; ++oy) {
+      const int32_t iy0 = oy - pt;
+      const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
+      const int32_t ky1 = H - iy0 < K ? H - iy0 : K;
+      const int32_t last_row_end = (iy0 + ky1 - 1) * W; /* start of the last input row read */
+      int8_t* out = buffer + (oy * OW) * C + c;
+      ox = 0;
+      while (ox < OW) {
+        const int32_t ix0 = ox - pl;
+        if (ox + 1 < OW && ix0 >= 0 && ix0 + K + 1 <= W && last_row_end + ix0 + nbytes <= plane_n) {
+          int32_t acc0 = b, acc1 = b;
+          for (ky = ky0; ky < ky1; ++ky) {
+            const int8_t* row = plane + (iy0 + ky) * W + ix0;
+            const int32_t v0 = ld32(row);
+            const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
+            acc0 = __smlad(E, wE[ky], acc0);
+            acc1 = __smlad(O, wE[ky], acc1);
+            acc1 = __smlabt(w1[ky], E, acc1);
+            if (K == 3) {
+              acc0 = __smlabb(w1[ky], O, acc0);
+            } else {
+              const int32_t v1 = ld32(row + 4);
+              const int32_t E1 = __sxtab16(off2, v1), O1 = sxtab16_ror8(off2, v1);
+              acc0 = __smlad(O, wO[ky], acc0);
+              acc1 = __smlabb(w3[ky], E1, acc1);
+              if (K == 5) {
+                acc0 = __smlabb(w4[ky], E1, acc0);
+                acc1 = __smlabb(w4[ky], O1, acc1);
+              } else {
+                acc0 = __smlad(E1, wE1[ky], acc0);
+                acc0 = __smlabb(w5[ky], O1, acc0);
+                acc1 = __smlad(O1, wE1[ky], acc1);
+                acc1 = __smlabt(w5[ky], E1, acc1);
+              }
+            }
+          }
+          {
+            const int8_t r0 = requant_dsp(acc0, mult, shift, zp, lo, hi);
+            const int8_t r1 = requant_dsp(acc1, mult, shift, zp, lo, hi);
+            out[ox * C] = r0;
+            out[(ox + 1) * C] = r1;
+          }
+          ox += 2;
+        } else {
+          const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+          const int32_t kx1 = W - ix0 < K ? W - ix0 : K;
+          int32_t acc = b;
+          for (ky = ky0; ky < ky1; ++ky) {
+            const int8_t* row = plane + (iy0 + ky) * W + ix0;
+            for (kx = kx0; kx < kx1; ++kx) acc += wk[ky * K + kx] * (row[kx] + off);
+          }
+          out[ox * C] = requant_dsp(acc, mult, shift, zp, lo, hi);
+          ox += 1;
+        }
+      }
+    }
+  }
+}
+#endif
+
+#if defined(MCUNET_USE_DSP)
+#define DW_PLANE_OK(p, S) \
+  ((S) == 1 && (p)->stride_h == 1 && (p)->stride_w == 1 && (p)->in_h * (p)->in_w <= (p)->out_h * (p)->out_w)
+#define DW_PLANE(p, buffer, weights, bias, scratch, K) dw_inplace_s1_plane(p, buffer, weights, bias, scratch, K)
+#else
+#define DW_PLANE_OK(p, S) 0
+#define DW_PLANE(p, buffer, weights, bias, scratch, K) ((void)0)
+#endif
 #define MCUNET_DEFINE_DW(K, S)                                                                                  \
   static void dw_channel_k##K##s##S(const mcunet_conv_params* p, const int8_t* in, const int8_t* weights,       \
                                     const int32_t* bias, int32_t c, int8_t* dst, int32_t dst_stride) {          \
@@ -520,6 +634,10 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_inplace_k##K##s##S(const mcunet_conv_params* p, int8_t* buffer,                 \
                                                    const int8_t* weights, const int32_t* bias, int8_t* scratch) { \
+    if (DW_PLANE_OK(p, S)) {                                                                                    \
+      DW_PLANE(p, buffer, weights, bias, scratch, K);                                                           \
+      return;                                                                                                   \
+    }                                                                                                           \
     dw_in_place(p, buffer, weights, bias, scratch, dw_channel_k##K##s##S);                                      \
   }
 
