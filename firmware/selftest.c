@@ -194,6 +194,34 @@ static void conv_cases(void) {
   }
 }
 
+static void add_cases(void) {
+  int32_t i;
+  for (i = 0; i < 12; ++i) {
+    mcunet_add_params p;
+    const int32_t n = rand_range(1, 700);
+    int8_t* a = st_arena + BASE;
+    int8_t* b = st_arena + BASE + 1024;
+    p.size = n;
+    p.in1_zp = rand_range(-128, 127);
+    p.in2_zp = rand_range(-128, 127);
+    p.out_zp = rand_range(-128, 127);
+    p.left_shift = 20;
+    p.in1_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
+    p.in2_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
+    p.out_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
+    p.in1_shift = rand_range(-3, 0);
+    p.in2_shift = rand_range(-3, 0);
+    p.out_shift = rand_range(-24, -16);
+    p.act_min = i % 3 == 0 ? rand_range(-128, 0) : -128;
+    p.act_max = i % 4 == 0 ? rand_range(0, 127) : 127;
+    fill(a, n);
+    fill(b, n);
+    mcunet_ref_add_s8(&p, a, b, ref_out);
+    mcunet_add_s8(&p, a, b, i % 2 ? a : b); /* in place, as the planner's kElementwise */
+    check("add", i, i % 2 ? a : b, ref_out, n);
+  }
+}
+
 int main(void) {
   con_kv_str("mcunet_selftest", FW_TARGET_NAME);
 #if defined(MCUNET_PORTABLE_KERNELS)
@@ -204,6 +232,7 @@ int main(void) {
   pointwise_cases();
   depthwise_cases();
   conv_cases();
+  add_cases();
   con_kv_uint("selftest_cases", cases);
   con_kv_uint("selftest_failures", failures);
   con_kv_uint("status", failures ? 1u : 0u);

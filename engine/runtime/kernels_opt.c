@@ -140,8 +140,84 @@ static void im2col_pixel(const mcunet_conv_params* p, const int8_t* input, int32
   }
 }
 
+#if defined(MCUNET_USE_DSP)
+/* Reorders each full group of four column values (c0 c1 c2 c3) to
+ * (c0 c2 c1 c3), so that two 32-bit loads give the int16 pairs (c0, c2) and
+ * (c1, c3) that match SXTB16 / SXTB16 ROR 8 of four int8 weights. */
+static void im2col_pair_order(int16_t* col, int32_t depth) {
+  int32_t k;
+  for (k = 0; k + 4 <= depth; k += 4) {
+    const int16_t t = col[k + 1];
+    col[k + 1] = col[k + 2];
+    col[k + 2] = t;
+  }
+}
+
+static MCUNET_ALWAYS_INLINE int32_t ld32_16(const int16_t* p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Output channel oc of pixels px (col0) and px+1 (col1, if two). */
+static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const int8_t* w, const int32_t* bias,
+                                             int32_t oc, int32_t depth, const int16_t* col0, const int16_t* col1,
+                                             int8_t* out0, int8_t* out1, const int two) {
+  int32_t acc0 = bias ? bias[oc] : 0;
+  int32_t acc1 = acc0;
+  int32_t k = 0;
+  for (; k + 4 <= depth; k += 4) {
+    const int32_t wv = ld32(w + k);
+    const int32_t w02 = __sxtb16(wv), w13 = sxtb16_ror8(wv);
+    acc0 = __smlad(w02, ld32_16(col0 + k), acc0);
+    acc0 = __smlad(w13, ld32_16(col0 + k + 2), acc0);
+    if (two) {
+      acc1 = __smlad(w02, ld32_16(col1 + k), acc1);
+      acc1 = __smlad(w13, ld32_16(col1 + k + 2), acc1);
+    }
+  }
+  for (; k < depth; ++k) {
+    acc0 += w[k] * col0[k];
+    if (two) acc1 += w[k] * col1[k];
+  }
+  {
+    const int8_t r0 = requant_dsp(acc0, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+    const int8_t r1 = two ? requant_dsp(acc1, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max) : 0;
+    out0[oc] = r0;
+    if (two) out1[oc] = r1;
+  }
+}
+
+static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                       int8_t* output, int16_t* scratch) {
+  const int32_t depth = p->kernel_h * p->kernel_w * p->in_c;
+  const int32_t n = p->out_h * p->out_w;
+  int16_t* col0 = scratch;
+  int16_t* col1 = scratch + depth;
+  int32_t px, oc;
+  for (px = 0; px < n; px += 2) {
+    const int two = px + 1 < n;
+    int8_t* out0 = output + px * p->out_c;
+    int8_t* out1 = out0 + p->out_c;
+    im2col_pixel(p, input, px / p->out_w, px % p->out_w, col0);
+    im2col_pair_order(col0, depth);
+    if (two) {
+      im2col_pixel(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, col1);
+      im2col_pair_order(col1, depth);
+      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1);
+    } else {
+      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0);
+    }
+  }
+}
+#endif
+
 void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                       int8_t* output, int16_t* scratch) {
+#if defined(MCUNET_USE_DSP)
+  conv2d_dsp(p, input, weights, bias, output, scratch);
+}
+#else
   const int32_t depth = p->kernel_h * p->kernel_w * p->in_c;
   const int32_t n = p->out_h * p->out_w;
   int16_t* col0 = scratch;
@@ -177,6 +253,7 @@ void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const in
     }
   }
 }
+#endif
 
 /* ---- Pointwise (1x1) conv with the forward / reverse overlap orders -------- */
 
@@ -672,20 +749,28 @@ void mcunet_depthwise_conv_s8_inplace(const mcunet_conv_params* p, int8_t* buffe
 
 /* ---- ADD (in place allowed) ----------------------------------------------- */
 
+#if defined(MCUNET_USE_DSP)
+/* Multipliers from QuantizeMultiplierSmallerThanOneExp are in [2^30, 2^31)
+ * or 0 and the shifts <= 0, so mbqm_dsp is the same function. */
+#define ADD_MBQM(x, m, s) mbqm_dsp((x), (m), (s))
+#else
+#define ADD_MBQM(x, m, s) mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x), (m), (s))
+#endif
 void mcunet_add_s8(const mcunet_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  /* Parameters in locals: the int8 stores may alias *p. */
   const int32_t scale = (int32_t)1 << p->left_shift;
+  const int32_t zp1 = p->in1_zp, m1 = p->in1_multiplier, s1 = p->in1_shift;
+  const int32_t zp2 = p->in2_zp, m2 = p->in2_multiplier, s2 = p->in2_shift;
+  const int32_t mo = p->out_multiplier, so = p->out_shift, zpo = p->out_zp;
+  const int32_t lo = p->act_min, hi = p->act_max, n = p->size;
   int32_t i;
-  for (i = 0; i < p->size; ++i) {
+  for (i = 0; i < n; ++i) {
     const int32_t x1 = input1[i];
     const int32_t x2 = input2[i];
-    const int32_t r1 = mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x1 - p->in1_zp) * scale,
-                                                                                    p->in1_multiplier, p->in1_shift);
-    const int32_t r2 = mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x2 - p->in2_zp) * scale,
-                                                                                    p->in2_multiplier, p->in2_shift);
-    const int32_t raw =
-        mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp(r1 + r2, p->out_multiplier, p->out_shift) +
-        p->out_zp;
-    output[i] = (int8_t)mcunet_clamp_i32(raw, p->act_min, p->act_max);
+    const int32_t r1 = ADD_MBQM((x1 - zp1) * scale, m1, s1);
+    const int32_t r2 = ADD_MBQM((x2 - zp2) * scale, m2, s2);
+    const int32_t raw = ADD_MBQM(r1 + r2, mo, so) + zpo;
+    output[i] = (int8_t)mcunet_clamp_i32(raw, lo, hi);
   }
 }
 
