@@ -96,6 +96,15 @@ static MCUNET_ALWAYS_INLINE int32_t dup16(int32_t v) { return (int32_t)(((uint32
 static MCUNET_ALWAYS_INLINE int32_t mbqm_dsp(int32_t acc, int32_t multiplier, int32_t shift) {
   const int32_t x = shift > 0 ? (int32_t)((uint32_t)acc << shift) : acc;
   int32_t h = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+  if (shift < 0 && shift >= -23) {
+    /* RoundingDivideByPOT(h, e), 1 <= e <= 23, as (h + 2^(e-1) - [h < 0]) >> e
+     * with a saturating add (QADD): it saturates only when the exact
+     * quotient is >= 2^(31-e) - 1 >= 255, where both results clamp to the
+     * same int8 (out_zp >= -128). */
+    const int32_t e = -shift;
+    const int32_t t = __qadd(h, (int32_t)1 << (e - 1)) + (h >> 31);
+    return t >> e;
+  }
   if (shift < 0) {
     const int32_t e = -shift;
     const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
@@ -751,7 +760,9 @@ void mcunet_depthwise_conv_s8_inplace(const mcunet_conv_params* p, int8_t* buffe
 
 #if defined(MCUNET_USE_DSP)
 /* Multipliers from QuantizeMultiplierSmallerThanOneExp are in [2^30, 2^31)
- * or 0 and the shifts <= 0, so mbqm_dsp is the same function. */
+ * or 0 and the shifts <= 0; the values are below 2^29 in magnitude
+ * ((x - zp) 2^20 with |x - zp| <= 255, then sums of two results), so
+ * mbqm_dsp's saturating add never saturates: the same function. */
 #define ADD_MBQM(x, m, s) mbqm_dsp((x), (m), (s))
 #else
 #define ADD_MBQM(x, m, s) mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x), (m), (s))
