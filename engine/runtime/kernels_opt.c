@@ -423,16 +423,78 @@ static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const
   }
 }
 
-static __attribute__((noinline)) void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
+static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
                        int8_t* out0) {
   int32_t oc = 0;
   for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
   if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
 }
 
-static __attribute__((noinline)) void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
+static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
                        const int32_t* bias, int8_t* out0, int8_t* out1) {
   int32_t oc = 0;
+  if ((p->in_c & 3) == 0 && p->in_c > 0) {
+    /* The common case, with the per-pair state in locals. */
+    const int32_t a = p->in_c, b = p->out_c;
+    const int32_t off2 = dup16(-p->in_zp);
+    const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+    const int32_t* const mult = p->multiplier;
+    const int32_t* const sh = p->shift;
+    for (; oc + 2 <= b; oc += 2) {
+      int32_t acc00 = bias ? bias[oc] : 0, acc10 = bias ? bias[oc + 1] : 0;
+      int32_t acc01 = acc00, acc11 = acc10;
+      const int8_t* pa = x0;
+      const int8_t* pb = x1;
+      const int8_t* pw0 = weights + oc * a;
+      const int8_t* pw1 = pw0 + a;
+      const int8_t* const end = x0 + a;
+      int32_t t0, t1, t2, t3, t4, t5;
+      __asm__ volatile(
+          "1:\n\t"
+          "ldr %[t5], %[off2m]\n\t"
+          "ldr %[t0], [%[pa]], #4\n\t"
+          "sxtab16 %[t1], %[t5], %[t0]\n\t"
+          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
+          "ldr %[t2], [%[pb]], #4\n\t"
+          "sxtab16 %[t3], %[t5], %[t2]\n\t"
+          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
+          "ldr %[t4], [%[pw0]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
+          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
+          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
+          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
+          "ldr %[t4], [%[pw1]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
+          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
+          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
+          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
+          "ldr %[t5], %[endm]\n\t"
+          "cmp %[pa], %[t5]\n\t"
+          "bne 1b\n\t"
+          : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
+            [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+          : [off2m] "m"(off2), [endm] "m"(end)
+          : "cc", "memory");
+      {
+        const int32_t m0 = mult[oc], s0 = sh[oc], m1 = mult[oc + 1], s1 = sh[oc + 1];
+        const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
+        const int8_t r01 = requant_dsp(acc01, m0, s0, zp, lo, hi);
+        const int8_t r10 = requant_dsp(acc10, m1, s1, zp, lo, hi);
+        const int8_t r11 = requant_dsp(acc11, m1, s1, zp, lo, hi);
+        out0[oc] = r00;
+        out0[oc + 1] = r10;
+        out1[oc] = r01;
+        out1[oc + 1] = r11;
+      }
+    }
+    if (oc < b) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+    return;
+  }
   for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
   if (oc < p->out_c) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
 }
