@@ -233,6 +233,8 @@ struct BuildOptions {
   int64_t stack_bytes = 4096;
   std::string opt_flags = "-O2";
   std::string console = "semihost";
+  std::string kernels = "dsp";  // dsp (Armv7E-M SIMD) or portable
+  std::string app = "model";    // model (main.c) or selftest (selftest.c, no model)
   bool quiet = false;
 };
 
@@ -292,6 +294,7 @@ BuildResult BuildFirmware(const BuildOptions& o, const Target& t, const ModelInf
   if (!fs::exists(fs::path(out) / "CMakeCache.txt")) {
     configure += OnPath("ninja") ? " -G Ninja" : " -G " + ShellQuote("Unix Makefiles");
   }
+  configure += " -DMCUNET_APP=" + o.app + " -DMCUNET_KERNELS=" + o.kernels;
   configure += " -DMCUNET_MODEL_DIR=" + ShellQuote(m.dir) + " -DMCUNET_TARGET=" + t.name +
                " -DMCUNET_ENGINE_DIR=" + ShellQuote(engine) +
                " -DMCUNET_INPUT=" + ShellQuote(o.input_path.empty() ? "" : fs::absolute(o.input_path).string()) +
@@ -317,10 +320,20 @@ std::string DefaultOut(const ModelInfo& m, const Target& t) {
 }
 
 void AddBuildOptions(CLI::App* cmd, BuildOptions& o) {
-  cmd->add_option("--model", o.model_dir, "Directory with model.h / model.c from `mcunet codegen`")->required();
+  cmd->add_option("--model", o.model_dir, "Directory with model.h / model.c from `mcunet codegen`");
   cmd->add_option("--out", o.out_dir, "Build directory (default: <model dir>/firmware-<board>)");
   cmd->add_option("--stack-bytes", o.stack_bytes, "Main stack reserved in SRAM")->capture_default_str();
   cmd->add_option("--opt", o.opt_flags, "Optimisation flags of the firmware build")->capture_default_str();
+  cmd->add_option("--kernels", o.kernels,
+                  "dsp: Armv7E-M SIMD kernels (SMLAD, SXTB16, ...); portable: the same C as the host")
+      ->check(CLI::IsMember({"dsp", "portable"}))
+      ->capture_default_str();
+}
+
+void RequireModel(const BuildOptions& o) {
+  if (o.model_dir.empty()) {
+    throw InvalidInput("firmware: --model DIR is required (a directory made by `mcunet codegen`)");
+  }
 }
 
 void RegisterFirmwareVerb(CLI::App& app) {
@@ -338,6 +351,7 @@ void RegisterFirmwareVerb(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([o] {
     const Target t = FindTarget(o->board);
+    RequireModel(*o);
     const ModelInfo m = ReadModelDir(o->model_dir);
     if (!o->input_path.empty()) ReadInput(o->input_path, m);
     BuildOptions opts = *o;
@@ -359,6 +373,7 @@ struct QemuOptions {
   int timeout_s = 120;
   bool json = false;
   bool count_instructions = false;
+  bool selftest = false;
 };
 
 // ---- Instruction counts (tools/qemu_plugin/insn_count.c) --------------------------------
@@ -501,6 +516,9 @@ void RegisterQemuVerb(CLI::App& app) {
   seed->excludes(input);
   cmd->add_option("--timeout", o->timeout_s, "Seconds before QEMU is stopped")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--selftest", o->selftest,
+                "Run the kernel self-test instead of a model: the firmware's kernels against the TFLite "
+                "reference kernels, byte for byte (no --model)");
   cmd->add_flag("--count-instructions", o->count_instructions,
                 "Count the guest instructions of each inference (QEMU plugin), in total, per kernel kind "
                 "and per function");
@@ -513,11 +531,26 @@ void RegisterQemuVerb(CLI::App& app) {
                          t.name + "`");
     }
     RequireTool("qemu-system-arm", "qemu-system-arm");
-    const ModelInfo m = ReadModelDir(o->build.model_dir);
     BuildOptions opts = o->build;
-    if (opts.out_dir.empty()) opts.out_dir = DefaultOut(m, t);
+    ModelInfo m;
+    if (o->selftest) {
+      if (!opts.model_dir.empty() || !opts.input_path.empty()) {
+        throw InvalidInput("qemu: --selftest runs no model; drop --model / --input");
+      }
+      if (o->count_instructions) throw InvalidInput("qemu: --count-instructions counts a model's inferences, not --selftest");
+      opts.app = "selftest";
+      if (opts.out_dir.empty()) {
+        opts.out_dir = (fs::temp_directory_path() / ("mcunet-selftest-" + t.name + "-" + opts.kernels)).string();
+      }
+    } else {
+      RequireModel(opts);
+      m = ReadModelDir(opts.model_dir);
+      if (opts.out_dir.empty()) opts.out_dir = DefaultOut(m, t);
+    }
     std::string input_note;
-    if (!opts.input_path.empty()) {
+    if (o->selftest) {
+      input_note = "none (kernel self-test)";
+    } else if (!opts.input_path.empty()) {
       ReadInput(opts.input_path, m);
       input_note = opts.input_path;
     } else {
