@@ -20,6 +20,8 @@ static int8_t st_scratch[4096] __attribute__((section(".bss.st_scratch"), aligne
 static int8_t ref_in[4096], ref_out[8192];
 static int8_t weights[49152];
 static int32_t bias[512], mult[512], shift[512];
+static int8_t shift8[512];
+static uint32_t param_sets;
 
 static uint32_t rng = 1u;
 static uint32_t next(void) {
@@ -56,10 +58,13 @@ static void random_params(mcunet_conv_params* p, int32_t out_c, int with_bias) {
   for (i = 0; i < out_c; ++i) {
     mult[i] = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
     shift[i] = rand_range(-12, 1);
+    shift8[i] = (int8_t)shift[i];
     bias[i] = with_bias ? rand_range(-3000, 3000) : 0;
   }
   p->multiplier = mult;
-  p->shift = shift;
+  /* every other case with the int8 shifts of the generated code */
+  p->shift = ++param_sets % 2 ? shift : 0;
+  p->shift8 = p->shift ? 0 : shift8;
   p->dilation_h = p->dilation_w = 1;
 }
 

@@ -190,8 +190,8 @@ static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const 
     if (two) acc1 += w[k] * col1[k];
   }
   {
-    const int8_t r0 = requant_dsp(acc0, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
-    const int8_t r1 = two ? requant_dsp(acc1, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max) : 0;
+    const int8_t r0 = requant_dsp(acc0, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
+    const int8_t r1 = two ? requant_dsp(acc1, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max) : 0;
     out0[oc] = r0;
     if (two) out1[oc] = r1;
   }
@@ -247,8 +247,8 @@ void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const in
         acc0 += wv * col0[k];
         acc1 += wv * col1[k];
       }
-      out0[oc] = requant_s8(acc0, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
-      out1[oc] = requant_s8(acc1, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+      out0[oc] = requant_s8(acc0, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
+      out1[oc] = requant_s8(acc1, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
     }
   }
   if (px < n) {
@@ -258,7 +258,7 @@ void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const in
       const int8_t* w = weights + oc * depth;
       int32_t acc0 = bias ? bias[oc] : 0;
       for (k = 0; k < depth; ++k) acc0 += (int32_t)w[k] * col0[k];
-      out0[oc] = requant_s8(acc0, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+      out0[oc] = requant_s8(acc0, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
     }
   }
 }
@@ -291,7 +291,7 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
       }
       acc_wx += input_offset * acc_w;
       if (bias) acc_wx += bias[oc];
-      out[oc] = requant_s8(acc_wx, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+      out[oc] = requant_s8(acc_wx, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
     }
   }
 }
@@ -408,8 +408,8 @@ static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const
   {
     /* All loads before the byte stores (which may alias anything). */
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-    const int32_t m0 = p->multiplier[oc], s0 = p->shift[oc];
-    const int32_t m1 = two_oc ? p->multiplier[oc + 1] : 0, s1 = two_oc ? p->shift[oc + 1] : 0;
+    const int32_t m0 = p->multiplier[oc], s0 = mcunet_conv_shift(p, oc);
+    const int32_t m1 = two_oc ? p->multiplier[oc + 1] : 0, s1 = two_oc ? mcunet_conv_shift(p, oc + 1) : 0;
     const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
     const int8_t r01 = two_px ? requant_dsp(acc01, m0, s0, zp, lo, hi) : 0;
     const int8_t r10 = two_oc ? requant_dsp(acc10, m1, s1, zp, lo, hi) : 0;
@@ -439,7 +439,6 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
     const int32_t off2 = dup16(-p->in_zp);
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const int32_t* const mult = p->multiplier;
-    const int32_t* const sh = p->shift;
     for (; oc + 2 <= b; oc += 2) {
       int32_t acc00 = bias ? bias[oc] : 0, acc10 = bias ? bias[oc + 1] : 0;
       int32_t acc01 = acc00, acc11 = acc10;
@@ -481,7 +480,8 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
           : [off2m] "m"(off2), [endm] "m"(end)
           : "cc", "memory");
       {
-        const int32_t m0 = mult[oc], s0 = sh[oc], m1 = mult[oc + 1], s1 = sh[oc + 1];
+        const int32_t m0 = mult[oc], s0 = mcunet_conv_shift(p, oc), m1 = mult[oc + 1];
+        const int32_t s1 = mcunet_conv_shift(p, oc + 1);
         const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
         const int8_t r01 = requant_dsp(acc01, m0, s0, zp, lo, hi);
         const int8_t r10 = requant_dsp(acc10, m1, s1, zp, lo, hi);
@@ -565,7 +565,7 @@ static MCUNET_ALWAYS_INLINE void dw_channel_fixed(const mcunet_conv_params* p, c
   const int32_t W = p->in_w;
   const int32_t input_offset = -p->in_zp;
   const int32_t mult = p->multiplier[c];
-  const int32_t shift = p->shift[c];
+  const int32_t shift = mcunet_conv_shift(p, c);
   const int32_t b = bias ? bias[c] : 0;
   int16_t wk[49];
   int32_t wsum = 0;
@@ -630,7 +630,7 @@ static void dw_channel_generic(const mcunet_conv_params* p, const int8_t* in, co
         }
       }
       dst[(oy * p->out_w + ox) * dst_stride] =
-          requant_s8(acc, p->multiplier[c], p->shift[c], p->out_zp, p->act_min, p->act_max);
+          requant_s8(acc, p->multiplier[c], mcunet_conv_shift(p, c), p->out_zp, p->act_min, p->act_max);
     }
   }
 }
@@ -686,7 +686,7 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
   for (c = 0; c < C; ++c) {
     int32_t wk[49];
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
-    const int32_t mult = p->multiplier[c], shift = p->shift[c];
+    const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t b = bias ? bias[c] : 0;
     for (i = 0; i < plane_n; ++i) plane[i] = buffer[i * C + c];
     for (ky = 0; ky < K; ++ky) {

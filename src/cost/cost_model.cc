@@ -93,7 +93,7 @@ FlashBreakdown EstimateFlash(const Graph& g) {
       f.weight_bytes += w.shape.elements();  // int8, 1 byte each
       const int64_t channels = OutputChannels(g, op);
       f.bias_bytes += 4 * channels;
-      f.quant_bytes += 8 * channels;  // int32 multiplier + int32 shift
+      f.quant_bytes += 5 * channels;  // int32 multiplier + int8 shift (codegen's shift8)
     }
     const int kind = static_cast<int>(op.kind);
     const int variant = std::min(op.kernel_h, 63);
