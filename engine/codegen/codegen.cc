@@ -656,8 +656,7 @@ void Emitter::EmitFullyConnected(int k) {
   const std::vector<float> scales = WeightScales(k, op.inputs[1], per_channel ? out_features : 1);
   QuantizeConvMultipliers(Scale(in), scales, Scale(out), &mult, &shift);
   EmitInt32Array(prefix + "_multiplier", mult);
-  // Shifts are in [-31, 30]: one byte each (mcunet_conv_params::shift8).
-  EmitInt8Array(prefix + "_shift", std::vector<uint8_t>(shift.begin(), shift.end()));
+  EmitInt32Array(prefix + "_shift", shift);
   const ActivationRange act = QuantizedActivationRange(op.activation, Scale(out), Zp(out));
   const std::string name = prefix + "_params";
   data_ += "static const mcunet_fc_params " + name + " = {\n";
