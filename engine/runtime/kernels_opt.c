@@ -684,7 +684,7 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
   const int32_t plane_n = H * W;
   int32_t c, i, oy, ox, ky, kx;
   for (c = 0; c < C; ++c) {
-    int32_t wk[49];
+    int8_t wk[49];
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t b = bias ? bias[c] : 0;
@@ -693,7 +693,7 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
       for (kx = 0; kx < K; ++kx) wk[ky * K + kx] = weights[(ky * K + kx) * C + c];
     }
     for (ky = 0; ky < K; ++ky) {
-      const int32_t* r = wk + ky * K;
+      const int8_t* r = wk + ky * K;
       const int32_t r3 = K > 3 ? r[3] : 0, r4 = K > 4 ? r[4] : 0, r5 = K > 5 ? r[5] : 0, r6 = K > 6 ? r[6] : 0;
       wE[ky] = pack16(r[0], r[2]);
       wO[ky] = pack16(r[1], r3);
