@@ -231,6 +231,24 @@ TEST_F(FirmwareTest, Vww1InstructionCountsDspVsPortable) {
   EXPECT_LT(counts[0].at("per_inference").get<int64_t>(), counts[1].at("per_inference").get<int64_t>());
 }
 
+// The cost model's Flash estimate (weights + int32 bias + int32 multiplier and
+// int8 shift per channel + code-size terms measured on this firmware) against
+// the linked ELF (text + data of arm-none-eabi-size) of the default build.
+TEST_F(FirmwareTest, Vww1FlashMatchesTheCostModelWithinOnePercent) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  const Result r = Cli("firmware --model " + Vww1Dir() + " --board stm32f746 --out " + work_ + "/flash-f746");
+  ASSERT_EQ(r.status, 0) << r.all;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(\n\s*([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+[0-9]+\s+[0-9a-f]+\s+\S+\.elf)")))
+      << r.out;
+  const int64_t measured = std::stoll(m[1].str()) + std::stoll(m[2].str());
+  const CostReport cost = EvaluateCost(ReadTflite(kVww1), "tinyengine");
+  const int64_t predicted = cost.flash_bytes();
+  EXPECT_LE(std::llabs(predicted - measured), measured / 100) << "predicted " << predicted << ", ELF " << measured;
+  std::printf("vww1 Flash on stm32f746: ELF %lld B, cost model %lld B\n", static_cast<long long>(measured),
+              static_cast<long long>(predicted));
+}
+
 TEST_F(FirmwareTest, ModelTooBigForF412FailsTheLinkSayingByHowMuch) {
   if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
   // SRAM: a 300 kB arena on a 256 kB board.
