@@ -51,7 +51,7 @@ std::string ErrorOf(const std::function<void()>& fn) {
 }
 
 std::string FreshDir(const std::string& name) {
-  const fs::path d = fs::path(testing::TempDir()) / ("evolution_test_" + name);
+  const fs::path d = fs::path(testing::TempDir()) / ("evolution_test_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
