@@ -63,7 +63,8 @@ class Board:
         """The board as the JSON dict of a board file."""
     @staticmethod
     def from_dict(d: Dict[str, Any], source: str = "<dict>") -> Board:
-        """A board from the dict of a board file; `source` names it in errors."""
+        """A board from the dict of a board file; `source` names it in errors (an unknown field names
+        the closest known one)."""
     def __eq__(self, other: object) -> bool: ...
 
 
@@ -499,7 +500,8 @@ class SearchSpace:
 
     @staticmethod
     def load(path: PathLike) -> SearchSpace:
-        """Read and validate a space file. FileNotFoundError / ValueError name the file and field."""
+        """Read and validate a space file. FileNotFoundError / ValueError name the file and field;
+        an unknown field is an error naming the closest known one."""
     @staticmethod
     def from_dict(d: Dict[str, Any], source: str = "<dict>") -> SearchSpace: ...
     def to_dict(self) -> Dict[str, Any]: ...

@@ -41,6 +41,7 @@ std::string KnownBoards() {
 
 Board BoardFromJson(const nlohmann::json& j, const std::string& source) {
   JsonReader r(source);
+  r.CheckKeys(j, {"name", "core", "sram_kb", "flash_kb", "clock_mhz", "description"});
   Board b;
   b.name = r.Get<std::string>(j, "name");
   const std::string core = Lower(r.Get<std::string>(j, "core"));

@@ -450,6 +450,15 @@ TEST(SearchSpace, BadSpaceFilesNameTheField) {
   EXPECT_TRUE(Has(LoadError("version.json", j), "schema_version"));
 
   j = McuNetJson();
+  j["resolution"] = {96};
+  const std::string typo = LoadError("typo.json", j);
+  EXPECT_TRUE(Has(typo, "resolution: unknown field; did you mean 'resolutions'?")) << typo;
+
+  j = McuNetJson();
+  j["stages"][3]["strides"] = 2;
+  EXPECT_TRUE(Has(LoadError("stage_typo.json", j), "stages[3].strides: unknown field; did you mean 'stride'?"));
+
+  j = McuNetJson();
   j["depths"] = {2, 0};
   EXPECT_TRUE(Has(LoadError("zero_depth.json", j), "depths"));
 

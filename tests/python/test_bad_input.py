@@ -117,3 +117,25 @@ def test_builtin_evaluator_failures_stop_when_configured(small_space):
     assert any("injected failure" in c.error for c in s.history if c.failed)
     with pytest.raises(RuntimeError, match="on_evaluator_error.*injected failure"):
         mcunet.evolution_search(small_space, (0.5, 32), evaluator=spec, on_evaluator_error="stop", **SMALL)
+
+
+def test_space_and_board_file_typos_name_the_nearest_key(small_space):
+    d = small_space.to_dict()
+    d["widht_multipliers"] = d.pop("width_multipliers")
+    with pytest.raises(ValueError, match=r"my_space\.json: widht_multipliers: unknown field; "
+                                         r"did you mean 'width_multipliers'\?"):
+        mcunet.SearchSpace.from_dict(d, "my_space.json")
+    d = small_space.to_dict()
+    d["stages"][1]["kernel_size"] = [3]
+    with pytest.raises(ValueError, match=r"stages\[1\]\.kernel_size: unknown field; did you mean 'kernel_sizes'\?"):
+        mcunet.SearchSpace.from_dict(d)
+    b = mcunet.board("stm32f746").to_dict()
+    b["clock_mhzz"] = 216
+    with pytest.raises(ValueError, match=r"clock_mhzz: unknown field; did you mean 'clock_mhz'\?"):
+        mcunet.Board.from_dict(b, "myboard.json")
+    # What the shipped files and to_dict() hold is accepted.
+    for name in mcunet.search_space_names():
+        space = mcunet.search_space(name)
+        assert mcunet.SearchSpace.from_dict(space.to_dict()).to_dict() == space.to_dict()
+    for board in mcunet.boards():
+        assert mcunet.Board.from_dict(board.to_dict()) == board
