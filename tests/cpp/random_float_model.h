@@ -3,6 +3,7 @@
 // statistics (so BN folding is exercised), plus random-ish images.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
