@@ -1,7 +1,9 @@
 // `mcunet codegen`: .tflite -> model.h / model.c for a board.
 // `mcunet run-host`: the same generated code compiled and run on the host.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -12,12 +14,14 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/float_model_quantize.h"
 #include "mcunet/board.h"
 #include "mcunet/codegen.h"
 #include "mcunet/cost_model.h"
 #include "mcunet/error.h"
 #include "mcunet/search_space.h"
 #include "mcunet/tflite_reader.h"
+#include "mcunet/tflite_writer.h"
 
 namespace mcunet::cli {
 
@@ -47,8 +51,52 @@ std::string RuntimeDir(const std::string& given) {
 // takes its offsets from.
 CostReport PlanModel(const std::string& path) { return EvaluateCost(ReadTflite(path), "tinyengine"); }
 
+// The permutation of the leading TRANSPOSE ops that FoldInt8Input removes
+// (composed), so that the folded int8 input = transpose(file input, perm);
+// empty if there are none.
+std::vector<int> LeadingPermutation(const Graph& g) {
+  std::vector<int> perm;
+  int32_t cur = g.inputs.at(0);
+  for (bool found = true; found;) {
+    found = false;
+    for (const Op& op : g.ops) {
+      if (op.inputs[0] != cur || (op.kind != OpKind::kQuantize && op.kind != OpKind::kTranspose)) continue;
+      if (op.kind == OpKind::kTranspose) {
+        const Tensor& p = g.tensors[op.inputs[1]];
+        const int rank = static_cast<int>(p.shape.elements());
+        if (rank > 4 || p.data.size() != static_cast<size_t>(rank * DTypeSize(p.dtype))) return {};
+        std::vector<int> step(rank);
+        for (int d = 0; d < rank; ++d) {
+          if (p.dtype == DType::kInt64) {
+            int64_t v;
+            std::memcpy(&v, p.data.data() + 8 * d, 8);
+            step[d] = static_cast<int>(v);
+          } else {
+            int32_t v;
+            std::memcpy(&v, p.data.data() + 4 * d, 4);
+            step[d] = v;
+          }
+        }
+        if (perm.empty()) {
+          perm = step;
+        } else {
+          std::vector<int> composed(rank);
+          for (int d = 0; d < rank; ++d) composed[d] = perm[step[d]];
+          perm = composed;
+        }
+      }
+      cur = op.output;
+      found = true;
+      break;
+    }
+  }
+  return perm;
+}
+
 struct CodegenCliOptions {
   std::string model_path;
+  QuantizeCliOptions quant;  // --float-model path
+  std::string tflite_out;
   std::string board = kDefaultBoard;
   std::string out_dir;
   std::string prefix = "mcunet";
@@ -69,13 +117,29 @@ void RegisterCodegenVerb(CLI::App& app) {
   auto* cmd = app.add_subcommand("codegen",
                                  "Generate C code (model.h / model.c) running an int8 .tflite in the "
                                  "memory the cost model predicts");
-  cmd->add_option("--model", opt->model_path, "int8 .tflite model")->required();
+  auto* model = cmd->add_option("--model", opt->model_path, "int8 .tflite model");
   cmd->add_option("--board", opt->board, "Target board name or board JSON")->capture_default_str();
   cmd->add_option("--out", opt->out_dir, "Output directory")->required();
   cmd->add_option("--prefix", opt->prefix, "C prefix of the public symbols")->capture_default_str();
+  // Or: a float model (Arch + weights), quantised here (PTQ) first.
+  AddQuantizeOptions(cmd, &opt->quant, /*require_model=*/false);
+  cmd->add_option("--tflite-out", opt->tflite_out, "With --float-model: also write the int8 .tflite here");
+  model->excludes(cmd->get_option("--float-model"));
   cmd->callback([opt] {
+    if (opt->model_path.empty() == opt->quant.float_model_path.empty()) {
+      throw InvalidInput("codegen: give exactly one of --model FILE.tflite or --float-model FILE.json");
+    }
     const Board board = FindBoard(opt->board);
-    const CostReport report = PlanModel(opt->model_path);
+    CostReport report;
+    if (!opt->model_path.empty()) {
+      report = PlanModel(opt->model_path);
+    } else {
+      const QuantizedFromCli q = QuantizeFromCli(opt->quant);
+      if (!opt->tflite_out.empty()) WriteTfliteFile(q.graph, opt->tflite_out);
+      report = EvaluateCost(q.graph, "tinyengine");
+      std::printf("quantised        %s (%lld calibration images)\n", opt->quant.float_model_path.c_str(),
+                  LL(q.calib_count));
+    }
     CodegenOptions co;
     co.prefix = opt->prefix;
     const GeneratedCode code = GenerateCode(report, board, co);
@@ -101,7 +165,8 @@ void RegisterRunHostVerb(CLI::App& app) {
                                  "Generate the C code of an int8 .tflite, compile it with the host C "
                                  "compiler and run it on one input");
   cmd->add_option("--model", opt->model_path, "int8 .tflite model")->required();
-  auto* input = cmd->add_option("--input", opt->input_path, "Raw int8 bytes of the input tensor (NHWC)");
+  auto* input = cmd->add_option("--input", opt->input_path,
+                                "Raw int8 bytes of the input tensor (NHWC); several inputs back to back run in turn");
   auto* seed = cmd->add_option("--random-seed", opt->random_seed, "Run on a random input made from this seed");
   input->excludes(seed);
   seed->excludes(input);
@@ -114,7 +179,9 @@ void RegisterRunHostVerb(CLI::App& app) {
     if (opt->input_path.empty() && !opt->random_seed) {
       throw InvalidInput("run-host: give --input FILE or --random-seed S");
     }
-    const CostReport report = PlanModel(opt->model_path);
+    const Graph raw = ReadTflite(opt->model_path);
+    const CostReport report = EvaluateCost(raw, "tinyengine");
+    const std::vector<int> permutation = LeadingPermutation(raw);
     const GeneratedCode code = opt->board.empty() ? GenerateCode(report) : GenerateCode(report, FindBoard(opt->board));
     std::vector<int8_t> in;
     if (opt->random_seed) {
@@ -125,11 +192,11 @@ void RegisterRunHostVerb(CLI::App& app) {
       std::ifstream f(opt->input_path, std::ios::binary);
       if (!f) throw FileNotFound("run-host: cannot read input '" + opt->input_path + "'");
       const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      if (static_cast<int64_t>(bytes.size()) != code.input_bytes) {
+      if (bytes.empty() || static_cast<int64_t>(bytes.size()) % code.input_bytes != 0) {
         throw InvalidInput("run-host: input '" + opt->input_path + "' has " + std::to_string(bytes.size()) +
                            " bytes, the model's input " +
                            report.graph.tensors[report.graph.inputs[0]].shape.ToString() + " needs " +
-                           std::to_string(code.input_bytes) + " int8 values");
+                           std::to_string(code.input_bytes) + " int8 values (or a whole number of inputs)");
       }
       in.assign(bytes.begin(), bytes.end());
     }
@@ -137,27 +204,40 @@ void RegisterRunHostVerb(CLI::App& app) {
     ro.runtime_dir = RuntimeDir(opt->runtime_dir);
     ro.work_dir = opt->work_dir;
     const HostRunResult r = RunOnHost(code, in, ro);
-    int argmax = 0;
-    for (size_t i = 1; i < r.outputs.size(); ++i) {
-      if (r.outputs[i] > r.outputs[argmax]) argmax = static_cast<int>(i);
+    // One output and argmax per input (the file may hold several inputs).
+    const int64_t n_out = code.output_bytes;
+    const int64_t count = static_cast<int64_t>(r.outputs.size()) / n_out;
+    std::vector<std::vector<int>> outputs;
+    std::vector<int> argmaxes;
+    for (int64_t i = 0; i < count; ++i) {
+      outputs.emplace_back(r.outputs.begin() + i * n_out, r.outputs.begin() + (i + 1) * n_out);
+      argmaxes.push_back(
+          static_cast<int>(std::max_element(outputs.back().begin(), outputs.back().end()) - outputs.back().begin()));
     }
+    const int argmax = argmaxes.front();
     const Graph& g = report.graph;
     const Tensor& out_t = g.tensors[g.outputs[0]];
+    const Tensor& in_t = g.tensors[g.inputs[0]];
     if (opt->json) {
       nlohmann::json j = {
           {"model", g.name},
+          {"input_shape", std::vector<int>(in_t.shape.dims.begin(), in_t.shape.dims.begin() + in_t.shape.rank)},
+          {"input_scale", in_t.quant.scale[0]},
+          {"input_zero_point", in_t.quant.zero_point[0]},
           {"output_shape", std::vector<int>(out_t.shape.dims.begin(), out_t.shape.dims.begin() + out_t.shape.rank)},
           {"output_scale", out_t.quant.scale[0]},
           {"output_zero_point", out_t.quant.zero_point[0]},
-          {"output", std::vector<int>(r.outputs.begin(), r.outputs.end())},
+          {"output", outputs.front()},
           {"argmax", argmax},
+          {"outputs", outputs},
+          {"argmaxes", argmaxes},
           {"arena_bytes", code.arena_bytes},
           {"scratch_bytes", code.scratch_bytes},
           {"peak_sram_bytes", code.peak_sram_bytes}};
+      if (!permutation.empty()) j["input_permutation"] = permutation;
       std::printf("%s\n", j.dump(2).c_str());
       return;
     }
-    const Tensor& in_t = g.tensors[g.inputs[0]];
     std::printf("model            %s\n", g.name.c_str());
     std::printf("input            %s int8, scale %g, zero point %lld%s\n", in_t.shape.ToString().c_str(),
                 static_cast<double>(in_t.quant.scale[0]), LL(in_t.quant.zero_point[0]),
@@ -166,10 +246,12 @@ void RegisterRunHostVerb(CLI::App& app) {
                 LL(code.scratch_bytes));
     std::printf("output           %s int8, scale %g, zero point %lld\n", out_t.shape.ToString().c_str(),
                 static_cast<double>(out_t.quant.scale[0]), LL(out_t.quant.zero_point[0]));
-    std::string values;
-    for (int8_t v : r.outputs) values += (values.empty() ? "" : " ") + std::to_string(v);
-    std::printf("values           %s\n", values.c_str());
-    std::printf("argmax           %d\n", argmax);
+    for (int64_t i = 0; i < count; ++i) {
+      std::string values;
+      for (int v : outputs[i]) values += (values.empty() ? "" : " ") + std::to_string(v);
+      std::printf("values           %s\n", values.c_str());
+      std::printf("argmax           %d\n", argmaxes[i]);
+    }
   });
 }
 
@@ -177,6 +259,7 @@ void RegisterRunHostVerb(CLI::App& app) {
 
 void RegisterCodegen(CLI::App& app) {
   RegisterCodegenVerb(app);
+  RegisterQuantize(app);
   RegisterRunHostVerb(app);
 }
 

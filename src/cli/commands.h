@@ -12,7 +12,8 @@ void RegisterSweep(CLI::App& app);
 void RegisterLatency(CLI::App& app);
 void RegisterSearch(CLI::App& app);
 void RegisterReport(CLI::App& app);
-void RegisterCodegen(CLI::App& app);  // codegen, run-host
+void RegisterCodegen(CLI::App& app);  // codegen, run-host, quantize
+void RegisterQuantize(CLI::App& app);  // called by RegisterCodegen
 void RegisterFirmware(CLI::App& app);  // firmware, qemu
 
 // Exit status a command wants when it succeeds (e.g. a firmware's status).

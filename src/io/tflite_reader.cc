@@ -181,6 +181,21 @@ class Reader {
       if (elements > kMaxTensorElements) Fail(label + " has 2^31 or more elements");
     }
 
+    // Dynamic shapes: TFLite marks unknown dimensions with -1 in the
+    // signature (the shape then holds a placeholder 1).
+    if (const auto* sig = t.shape_signature(); sig != nullptr && sig->size() > 0) {
+      if (static_cast<int64_t>(sig->size()) != rank) {
+        Fail(label + " has a shape_signature of rank " + Str(sig->size()) + " but a shape of rank " + Str(rank));
+      }
+      for (int64_t d = 0; d < rank; ++d) {
+        if (sig->Get(d) != shape->Get(d)) {
+          throw Unsupported(source_ + ": " + label + " has a dynamic shape (shape_signature dimension " + Str(d) +
+                            " is " + Str(sig->Get(d)) + ", shape " + Str(shape->Get(d)) +
+                            "); mcunet needs static shapes");
+        }
+      }
+    }
+
     // Constant data, from the buffer table (or, for models over 2 GB, from
     // outside the flatbuffer at an offset into the file).
     const auto* buffers = model_.buffers();
@@ -244,6 +259,10 @@ class Reader {
     }
     const int32_t dim = q.quantized_dimension();
     out.quant.quantized_dimension = dim;
+    if (n > 1 && !out.is_constant) {
+      Fail(label + " is an activation with " + Str(n) +
+           " per-channel scales; activations must be quantised per tensor (one scale)");
+    }
     if (n > 1) {
       if (dim < 0 || dim >= out.shape.rank) {
         Fail(label + ": quantized_dimension " + Str(dim) + " is outside its rank-" + Str(out.shape.rank) + " shape");
@@ -337,7 +356,41 @@ class Reader {
         break;
       default: break;
     }
+    CheckOpTypes(at, graph, out);
     return out;
+  }
+
+  // int16 (16x8) tensors and misplaced per-channel / per-tensor
+  // quantisation on the ops the int8 engine runs.
+  void CheckOpTypes(const std::string& at, const Graph& graph, const Op& op) const {
+    if (op.kind != OpKind::kQuantize && op.kind != OpKind::kDequantize) {
+      for (int32_t t : {op.inputs[0], op.inputs[1], op.inputs[2], op.output}) {
+        if (t < 0 || graph.tensors[t].dtype != DType::kInt16) continue;
+        const std::string name = graph.tensors[t].name;
+        throw Unsupported(source_ + ": " + at + ": tensor #" + Str(t) + (name.empty() ? "" : " '" + name + "'") +
+                          " is INT16; mcunet runs int8 models (16x8 quantisation is not supported)");
+      }
+    }
+    const bool conv = op.kind == OpKind::kConv2D || op.kind == OpKind::kPointwiseConv2D ||
+                      op.kind == OpKind::kDepthwiseConv2D;
+    if (!conv || op.inputs[1] < 0) return;
+    const Tensor& w = graph.tensors[op.inputs[1]];
+    if (w.dtype != DType::kInt8) return;
+    const std::string wname = "filter tensor #" + Str(op.inputs[1]) + (w.name.empty() ? "" : " '" + w.name + "'");
+    if (w.quant.empty()) Fail(at + ": int8 " + wname + " has no quantisation scales");
+    const int expected_dim = op.kind == OpKind::kDepthwiseConv2D ? 3 : 0;
+    if (w.quant.scale.size() > 1 && w.quant.quantized_dimension != expected_dim) {
+      Fail(at + ": " + wname + " is quantised per channel along dimension " + Str(w.quant.quantized_dimension) +
+           ", expected " + Str(expected_dim) + " (its output channels)");
+    }
+    if (op.inputs[2] >= 0) {
+      const Tensor& b = graph.tensors[op.inputs[2]];
+      if (!b.quant.empty() && b.quant.scale.size() != w.quant.scale.size()) {
+        Fail(at + ": bias tensor #" + Str(op.inputs[2]) + (b.name.empty() ? "" : " '" + b.name + "'") + " has " +
+             Str(b.quant.scale.size()) + " scale(s) but the " + wname + " has " + Str(w.quant.scale.size()) +
+             (b.quant.scale.size() == 1 ? " (per-tensor where per-channel is expected)" : ""));
+      }
+    }
   }
 
   Activation ReadActivation(const std::string& at, tflite::ActivationFunctionType a) const {
