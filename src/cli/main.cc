@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   mcunet::cli::RegisterReport(app);
   mcunet::cli::RegisterCodegen(app);
   mcunet::cli::RegisterFirmware(app);
+#if MCUNET_WITH_NN
+  mcunet::cli::RegisterTrainSupernet(app);
+  mcunet::cli::RegisterFinetune(app);
+#endif
 
   try {
     app.parse(argc, argv);
