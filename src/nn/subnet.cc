@@ -51,6 +51,7 @@ StaticNetImpl::StaticNetImpl(const Arch& a) : arch(a) {
 }
 
 torch::Tensor StaticNetImpl::forward(torch::Tensor x) {
+  x = x.contiguous(torch::MemoryFormat::ChannelsLast);  // as the supernet: faster depthwise convs
   x = first_conv->forward(x, true);
   for (StaticBlockImpl* b : block_ptrs) {
     torch::Tensor h = x;

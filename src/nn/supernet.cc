@@ -136,6 +136,9 @@ void SupernetModuleImpl::SetActive(const Arch& arch, const Genes& genes) {
 
 torch::Tensor SupernetModuleImpl::forward(torch::Tensor x) {
   const bool train = is_training();
+  // NHWC: libtorch's CPU depthwise convolution (mkldnn) is ~3x faster in
+  // channels-last layout, forward and backward; the static net does the same.
+  x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   x = torch::conv2d(x, first_conv->weight, {}, first_stride, first_kernel / 2);
   x = BnAct(x, *first_conv, static_cast<int>(first_conv->weight.size(0)), train, bn_momentum, bn_eps, true);
   for (const ActiveBlock& a : active) {

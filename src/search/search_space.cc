@@ -531,8 +531,22 @@ Genes SearchSpace::Encode(const SubSpace& sub, const Arch& a) const {
            a.blocks[bi + n].in_channels == out) {
       ++n;
     }
-    const bool next_continues = s + 1 < num_stages() && stages[s + 1].stride == 1 && StageWidth(s + 1, w) == out;
-    if (next_continues) n = std::min<size_t>(n, st.max_depth());
+    // The run may span several stages (stride 1, same width at this W): take
+    // at most this stage's max depth, and leave the following stages of the
+    // run their minimum depths (e.g. at W=0.5 two stages of width 24 with one
+    // block each must not parse as one stage of depth 2).
+    size_t reserve = 0;
+    bool next_continues = false;
+    for (int k = s + 1; k < num_stages() && stages[k].stride == 1 && StageWidth(k, w) == out; ++k) {
+      next_continues = true;
+      reserve += static_cast<size_t>(*std::min_element(stages[k].depths.begin(), stages[k].depths.end()));
+    }
+    if (next_continues) {
+      const size_t run = n;
+      n = std::min<size_t>(run, st.max_depth());
+      if (run > reserve) n = std::min(n, run - reserve);
+      n = std::max<size_t>(n, 1);
+    }
     const int depth = static_cast<int>(n);
     for (int j = 0; j < depth; ++j) {
       const MBBlock& b = a.blocks[bi + j];

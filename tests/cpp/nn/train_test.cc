@@ -48,6 +48,7 @@ TrainConfig TinyConfig() {
   c.calib_batches = 2;
   c.calib_batch_size = 32;
   c.num_random_subnets = 2;
+  c.threads = 1;
   return c;
 }
 
