@@ -41,9 +41,9 @@ fs::path TempDir(const std::string& name) {
 
 TrainConfig TinyConfig() {
   TrainConfig c;
-  c.epochs = 3;
+  c.epochs = 2;
   c.batch_size = 32;
-  c.data.limit_train = 256;
+  c.data.limit_train = 192;
   c.data.limit_val = 128;
   c.calib_batches = 2;
   c.calib_batch_size = 32;
@@ -89,7 +89,7 @@ TEST(TrainTest, LossGoesDownAndInterruptedRunsResumeToTheSameWeights) {
   // Uninterrupted.
   const TrainResult full = TrainSupernet(space, kSub, TinyConfig(), (dir / "full").string(), quiet);
   ASSERT_TRUE(full.finished);
-  ASSERT_EQ(full.curve.size(), 3u);
+  ASSERT_EQ(full.curve.size(), 2u);
   EXPECT_LT(full.curve.back().train_loss, full.curve.front().train_loss);
   EXPECT_GE(full.curve.back().val_acc, 0.0);
   EXPECT_GE(full.curve.back().val_acc_smallest, 0.0);
@@ -107,7 +107,7 @@ TEST(TrainTest, LossGoesDownAndInterruptedRunsResumeToTheSameWeights) {
   resume.resume = true;
   const TrainResult rest = TrainSupernet(space, kSub, TinyConfig(), (dir / "stopped").string(), resume);
   ASSERT_TRUE(rest.finished);
-  ASSERT_EQ(rest.curve.size(), 3u);
+  ASSERT_EQ(rest.curve.size(), 2u);
   EXPECT_EQ(rest.curve.back().train_loss, full.curve.back().train_loss);
   ExpectSameWeights((dir / "full" / "supernet.pt").string(), (dir / "stopped" / "supernet.pt").string());
 
@@ -148,8 +148,8 @@ TEST(TrainTest, LossGoesDownAndInterruptedRunsResumeToTheSameWeights) {
 TEST(TrainTest, SearchWithTheSupernetThenFinetuneTheWinner) {
   const fs::path dir = TempDir("pipeline");
   const std::string sn = (dir / "sn").string();
-  RunOutput r = Cli("train-supernet --space " + kSpace + " --subspace w0.5-r32 --epochs 1 --limit-train 256 "
-                    "--limit-val 128 --random-subnets 1 --no-progress --out " + sn);
+  RunOutput r = Cli("train-supernet --space " + kSpace + " --subspace w0.5-r32 --epochs 1 --limit-train 128 "
+                    "--limit-val 64 --random-subnets 1 --no-progress --out " + sn);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("val top-1"), std::string::npos) << r.out;
   const std::string ckpt = sn + "/supernet.pt";
@@ -163,7 +163,7 @@ TEST(TrainTest, SearchWithTheSupernetThenFinetuneTheWinner) {
 
   const std::string ft = (dir / "ft").string();
   r = Cli("finetune --arch " + search + "/best_arch.json --supernet " + ckpt +
-          " --epochs 1 --limit-train 256 --limit-val 128 --no-progress --out " + ft);
+          " --epochs 1 --limit-train 128 --limit-val 64 --no-progress --out " + ft);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("test top-1"), std::string::npos) << r.out;
   ASSERT_TRUE(fs::exists(ft + "/subnet.pt"));
