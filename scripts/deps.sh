@@ -11,6 +11,7 @@ MCUNET_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib
   python3-nbclient python3-nbformat python3-ipykernel python3-tqdm
+  libtorch-dev libopenblas0-openmp
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   python3-pyarmnn libarmnn-cpuref-backend22 clang-14  # Arm NN cross-check (ctest armnn_crosscheck), scripts/fuzz-tflite
 )

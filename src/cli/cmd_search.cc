@@ -15,6 +15,9 @@
 #include "mcunet/evaluator.h"
 #include "mcunet/evolution.h"
 #include "mcunet/search_space.h"
+#if MCUNET_WITH_NN
+#include "mcunet/nn/supernet_evaluator.h"
+#endif
 
 namespace mcunet::cli {
 
@@ -46,6 +49,9 @@ struct SearchOptions {
   std::optional<double> latency_ms;
   std::optional<double> fps;
   std::string on_evaluator_error;
+  std::string supernet;
+  std::optional<int> calib_batches;
+  std::optional<int64_t> limit_val;
 };
 
 // "board", "none" or a number of kB.
@@ -93,7 +99,14 @@ EvolutionConfig BuildConfig(const SearchOptions& o) {
     c.constraints.fps = Limit::Value(*o.fps);
     if (!o.latency_ms) c.constraints.latency_ms = Limit::None();
   }
-  if (!o.table.empty()) {
+  if (!o.supernet.empty()) {
+    if (!o.evaluator.empty() && o.evaluator != "supernet") throw InvalidInput("search: --supernet needs --evaluator supernet (or none)");
+    c.evaluator = {{"kind", "supernet"}, {"checkpoint", Absolute(o.supernet)}};
+    if (o.calib_batches) c.evaluator["calib_batches"] = *o.calib_batches;
+    if (o.limit_val) c.evaluator["limit_val"] = *o.limit_val;
+  } else if (o.evaluator == "supernet") {
+    throw InvalidInput("search: --evaluator supernet needs --supernet CHECKPOINT");
+  } else if (!o.table.empty()) {
     if (!o.evaluator.empty() && o.evaluator != "table") throw InvalidInput("search: --table needs --evaluator table");
     c.evaluator = {{"kind", "table"}, {"path", Absolute(o.table)}};
   } else if (o.evaluator == "table") {
@@ -105,6 +118,33 @@ EvolutionConfig BuildConfig(const SearchOptions& o) {
   }
   c.Validate("search");
   return c;
+}
+
+// The evaluator of a config: the supernet one here (it needs libtorch, so it
+// is not among the core's MakeEvaluator kinds), the others from the core.
+std::unique_ptr<Evaluator> MakeSearchEvaluator(const nlohmann::json& spec, const std::string& source,
+                                               const SearchSpace& space, const SubSpace& sub) {
+  if (!spec.is_object() || spec.value("kind", "") != "supernet") return MakeEvaluator(spec, source, "", space, sub);
+#if MCUNET_WITH_NN
+  JsonReader r(source);
+  for (auto it = spec.begin(); it != spec.end(); ++it) {
+    if (it.key() != "kind" && it.key() != "checkpoint" && it.key() != "calib_batches" &&
+        it.key() != "calib_batch_size" && it.key() != "limit_val" && it.key() != "seed") {
+      r.Fail("evaluator.", it.key(), "unknown field");
+    }
+  }
+  nn::SupernetEvaluatorOptions opt;
+  opt.calib_batches = r.Get<int>(spec, "calib_batches", "evaluator.", opt.calib_batches);
+  opt.calib_batch_size = r.Get<int>(spec, "calib_batch_size", "evaluator.", opt.calib_batch_size);
+  opt.limit_val = r.Get<int64_t>(spec, "limit_val", "evaluator.", opt.limit_val);
+  opt.seed = r.Get<uint64_t>(spec, "seed", "evaluator.", opt.seed);
+  const std::string ckpt = r.Get<std::string>(spec, "checkpoint", "evaluator.");
+  auto e = std::make_unique<nn::SupernetEvaluator>(ckpt, opt);
+  e->supernet().CheckSpace(space, sub, ckpt);
+  return e;
+#else
+  throw Unsupported(source + ": evaluator.kind: \"supernet\" needs mcunet built with MCUNET_BUILD_NN (libtorch)");
+#endif
 }
 
 }  // namespace
@@ -123,6 +163,9 @@ void RegisterSearch(CLI::App& app) {
   cmd->add_option("--planner", opt->planner, "Memory planner: tinyengine, tflm or cmsis (default tinyengine)");
   cmd->add_option("--evaluator", opt->evaluator, "Fitness: macs (default), table, synthetic");
   cmd->add_option("--table", opt->table, "Accuracy table JSON for --evaluator table");
+  cmd->add_option("--supernet", opt->supernet, "Trained supernet checkpoint: fitness = validation top-1 after BN re-calibration");
+  cmd->add_option("--calib-batches", opt->calib_batches, "BN re-calibration batches of 64 for --supernet (default 20)");
+  cmd->add_option("--limit-val", opt->limit_val, "Validation images for --supernet (default: the whole split)");
   cmd->add_option("--target-seed", opt->target_seed, "Target genome seed for --evaluator synthetic");
   cmd->add_option("--algorithm", opt->algorithm, "evolution (default) or random (baseline, same budget)");
   cmd->add_option("--calibration", opt->calibration, "Latency calibration JSON");
@@ -145,7 +188,7 @@ void RegisterSearch(CLI::App& app) {
     if (!opt->resume.empty()) {
       const bool other = !opt->config.empty() || !opt->space.empty() || !opt->subspace.empty() ||
                          !opt->board.empty() || !opt->planner.empty() || !opt->evaluator.empty() ||
-                         !opt->table.empty() || !opt->algorithm.empty() || opt->population || opt->seed ||
+                         !opt->table.empty() || !opt->supernet.empty() || !opt->algorithm.empty() || opt->population || opt->seed ||
                          opt->parent_ratio || opt->mutation_ratio || opt->mutate_prob || !opt->sram_kb.empty() ||
                          !opt->flash_kb.empty() || opt->latency_ms || opt->fps || !opt->calibration.empty();
       if (other) {
@@ -161,8 +204,8 @@ void RegisterSearch(CLI::App& app) {
         }
         cp.config.generations = *opt->generations;
       }
-      evaluator = MakeEvaluator(cp.config.evaluator, opt->resume + "/checkpoint.json: config", "", cp.space,
-                                cp.config.subspace);
+      evaluator = MakeSearchEvaluator(cp.config.evaluator, opt->resume + "/checkpoint.json: config", cp.space,
+                                      cp.config.subspace);
       search = std::make_unique<EvolutionSearch>(std::move(cp), evaluator.get(), dir);
     } else {
       if (opt->out.empty()) throw InvalidInput("search: --out DIR is required");
@@ -173,8 +216,8 @@ void RegisterSearch(CLI::App& app) {
       }
       const EvolutionConfig config = BuildConfig(*opt);
       SearchSpace space = LoadSearchSpace(config.space);
-      evaluator = MakeEvaluator(config.evaluator, opt->config.empty() ? "search" : opt->config, "", space,
-                                config.subspace);
+      evaluator = MakeSearchEvaluator(config.evaluator, opt->config.empty() ? "search" : opt->config, space,
+                                      config.subspace);
       fs::create_directories(dir);
       WriteJsonFile(config.ToJson(), (fs::path(dir) / "config.json").string());
       search = std::make_unique<EvolutionSearch>(config, std::move(space), evaluator.get(), dir);

@@ -15,6 +15,10 @@ void RegisterReport(CLI::App& app);
 void RegisterCodegen(CLI::App& app);  // codegen, run-host, quantize
 void RegisterQuantize(CLI::App& app);  // called by RegisterCodegen
 void RegisterFirmware(CLI::App& app);  // firmware, qemu
+#if MCUNET_WITH_NN
+void RegisterTrainSupernet(CLI::App& app);  // needs mcunet_nn (libtorch)
+void RegisterFinetune(CLI::App& app);
+#endif
 
 // Exit status a command wants when it succeeds (e.g. a firmware's status).
 int& ExitStatus();
