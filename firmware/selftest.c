@@ -160,10 +160,18 @@ static void depthwise_case(int32_t id, int32_t h, int32_t w, int32_t c, int32_t 
   memcpy(st_arena, ref_in, (size_t)(h * w * c));
   mcunet_depthwise_conv_s8(&p, st_arena, weights, with_bias ? bias : 0, st_arena + BASE);
   check("depthwise", id, st_arena + BASE, ref_out, p.out_h * p.out_w * c);
+  /* the specialised out-of-place entries (what the generated code calls) */
+  memcpy(st_arena, ref_in, (size_t)(h * w * c));
+#define ST_DW_OOP(K, S)                                                                                \
+  if (k == K && s == S) mcunet_depthwise_conv_s8_k##K##s##S(&p, st_arena, weights, with_bias ? bias : 0, \
+                                                           st_arena + BASE);
+  ST_DW_OOP(3, 1) ST_DW_OOP(3, 2) ST_DW_OOP(5, 1) ST_DW_OOP(5, 2) ST_DW_OOP(7, 1) ST_DW_OOP(7, 2)
+  check("depthwise_k", id, st_arena + BASE, ref_out, p.out_h * p.out_w * c);
 }
 
 static void depthwise_cases(void) {
-  static const int8_t shapes[][3] = {{5, 5, 3}, {7, 6, 5}, {10, 10, 8}, {3, 3, 4}, {12, 9, 2}, {8, 11, 3}, {1, 1, 2}};
+  static const int8_t shapes[][3] = {{5, 5, 3}, {7, 6, 5}, {10, 10, 8}, {3, 3, 4}, {12, 9, 2}, {8, 11, 3}, {1, 1, 2},
+                                            {4, 44, 3}, {5, 60, 2}, {9, 29, 5}};
   static const int8_t ks[3] = {3, 5, 7};
   int32_t si, ki, s, v, id = 0;
   for (si = 0; si < (int32_t)(sizeof shapes / sizeof shapes[0]); ++si)

@@ -658,64 +658,106 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
 }
 
 #if defined(MCUNET_USE_DSP)
-/* In-place depthwise, stride 1, when the scratch holds a whole input plane
- * (in_h * in_w <= out_h * out_w, i.e. SAME padding): channel c is gathered
- * into scratch, then its outputs are computed from the contiguous plane and
- * stored straight into its slots (bytes (y*out_w + x)*C + c, read no more).
- * Two horizontally adjacent outputs at a time: per kernel row, one or two
- * unaligned words give inputs i0..i7, widened with the offset by SXTAB16
- * into E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
+/* Depthwise k x k (3, 5, 7), stride 1 or 2, dilation 1, in place or out of
+ * place, per channel c from a ring of padded input rows on the stack:
+ *   - the ring holds the K input rows of channel c that one output row reads,
+ *     padded to rw bytes with in_zp (so x - in_zp = 0 outside the input: no
+ *     bounds checks at all), each row stored twice (slots s and s + K) so the
+ *     K rows of output row oy are contiguous at ring + (oy*S mod K) * rw;
+ *   - each input row of channel c is gathered once (stride C reads);
+ *   - outputs are requantised and stored straight into channel c's slots.
+ * In place that is safe when every slot written by output row oy belongs to
+ * an input row gathered already (checked for the layer up front; else the
+ * caller takes the per-channel path through the scratch): slot j = y*OW + x
+ * is byte j*C + c, input pixel j, row j / W.
+ * Stride 1: two outputs per step, one or two unaligned words per kernel row
+ * give inputs i0..i7, widened with the offset by SXTAB16 into
+ * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
- * (SMLAD for pairs, SMLABB/SMLABT for single products; w_j = 0 for j >= K).
- * Windows clipped by the left/right border use the scalar loop. */
+ * Stride 2: one output per step, out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ * (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single products).
+ * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
+ * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
+ * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
+#define DW_RW_MAX(K) ((K) == 3 ? 56 : ((K) == 5 ? 40 : 36))
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
 
-static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p, int8_t* buffer,
-                                                     const int8_t* weights, const int32_t* bias, int8_t* plane,
-                                                     const int32_t K) {
+static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
+                                            const int8_t* weights, const int32_t* bias, const int in_place,
+                                            int8_t* ring, const int32_t K, const int32_t S) {
   const int32_t C = p->in_c, H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
   const int32_t pt = p->pad_top, pl = p->pad_left;
-  const int32_t off = -p->in_zp, off2 = dup16(-p->in_zp);
+  const int32_t wp = (OW - 1) * S + K;
+  const int32_t off2 = dup16(-p->in_zp);
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-  const int32_t nbytes = K == 3 ? 4 : 8;
-  const int32_t plane_n = H * W;
-  int32_t c, i, oy, ox, ky, kx;
+  const int8_t pad = (int8_t)p->in_zp;
+  int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
+  int32_t c, i, oy, ox, ky;
+  rw = (rw + 3) & ~3;
+  if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
+      p->stride_w != S || p->kernel_h != K || p->kernel_w != K || OH <= 0 || OW <= 0 || W <= 0 || C <= 0) {
+    return 0;
+  }
+  if (in_place) {
+    for (oy = 0; oy < OH; ++oy) {
+      const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
+      if (g < H - 1 && ((oy + 1) * OW - 1) / W > g) return 0;
+    }
+  }
+  for (i = 0; i < 2 * K * rw; ++i) ring[i] = pad;
   for (c = 0; c < C; ++c) {
-    int8_t wk[49];
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t b = bias ? bias[c] : 0;
-    for (i = 0; i < plane_n; ++i) plane[i] = buffer[i * C + c];
+    const int8_t* in = input + c;
+    int8_t* out = output + c;
+    int32_t next = 0; /* next padded row to gather */
     for (ky = 0; ky < K; ++ky) {
-      for (kx = 0; kx < K; ++kx) wk[ky * K + kx] = weights[(ky * K + kx) * C + c];
-    }
-    for (ky = 0; ky < K; ++ky) {
-      const int8_t* r = wk + ky * K;
-      const int32_t r3 = K > 3 ? r[3] : 0, r4 = K > 4 ? r[4] : 0, r5 = K > 5 ? r[5] : 0, r6 = K > 6 ? r[6] : 0;
-      wE[ky] = pack16(r[0], r[2]);
-      wO[ky] = pack16(r[1], r3);
+      const int8_t* r = weights + ky * K * C + c;
+      const int32_t r0 = r[0], r1 = r[C], r2 = r[2 * C];
+      const int32_t r3 = K > 3 ? r[3 * C] : 0, r4 = K > 4 ? r[4 * C] : 0;
+      const int32_t r5 = K > 5 ? r[5 * C] : 0, r6 = K > 6 ? r[6 * C] : 0;
+      wE[ky] = pack16(r0, r2);
+      wO[ky] = pack16(r1, r3);
       wE1[ky] = pack16(r4, r6);
-      w1[ky] = r[1];
+      w1[ky] = r1;
       w3[ky] = r3;
       w4[ky] = r4;
       w5[ky] = r5;
     }
     for (oy = 0; oy < OH; ++oy) {
-      const int32_t iy0 = oy - pt;
-      const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
-      const int32_t ky1 = H - iy0 < K ? H - iy0 : K;
-      const int32_t last_row_end = (iy0 + ky1 - 1) * W; /* start of the last input row read */
-      int8_t* out = buffer + (oy * OW) * C + c;
-      ox = 0;
-      while (ox < OW) {
-        const int32_t ix0 = ox - pl;
-        if (ox + 1 < OW && ix0 >= 0 && ix0 + K + 1 <= W && last_row_end + ix0 + nbytes <= plane_n) {
+      const int8_t* rows;
+      int8_t* o = out + oy * OW * C;
+      for (; next < oy * S + K; ++next) {
+        const int32_t slot = next % K;
+        int8_t* d0 = ring + slot * rw + pl;
+        int8_t* d1 = d0 + K * rw;
+        const int32_t r = next - pt;
+        int32_t x = 0;
+        if (r < 0 || r >= H) {
+          for (; x < W; ++x) d0[x] = d1[x] = pad;
+        } else {
+          const int8_t* s = in + r * W * C;
+          for (; x + 2 <= W; x += 2) {
+            const int8_t v0 = s[0], v1 = s[C];
+            d0[x] = v0;
+            d1[x] = v0;
+            d0[x + 1] = v1;
+            d1[x + 1] = v1;
+            s += 2 * C;
+          }
+          if (x < W) d0[x] = d1[x] = s[0];
+        }
+      }
+      rows = ring + ((oy * S) % K) * rw;
+      if (S == 1) {
+        for (ox = 0; ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
-          for (ky = ky0; ky < ky1; ++ky) {
-            const int8_t* row = plane + (iy0 + ky) * W + ix0;
+          const int8_t* row = rows + ox;
+          for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
             const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
             acc0 = __smlad(E, wE[ky], acc0);
@@ -740,36 +782,56 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
             }
           }
           {
-            const int8_t r0 = requant_dsp(acc0, mult, shift, zp, lo, hi);
-            const int8_t r1 = requant_dsp(acc1, mult, shift, zp, lo, hi);
-            out[ox * C] = r0;
-            out[(ox + 1) * C] = r1;
+            const int8_t q0 = requant_dsp(acc0, mult, shift, zp, lo, hi);
+            const int8_t q1 = requant_dsp(acc1, mult, shift, zp, lo, hi);
+            o[ox * C] = q0;
+            if (ox + 1 < OW) o[(ox + 1) * C] = q1;
           }
-          ox += 2;
-        } else {
-          const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-          const int32_t kx1 = W - ix0 < K ? W - ix0 : K;
+        }
+      } else {
+        for (ox = 0; ox < OW; ++ox) {
           int32_t acc = b;
-          for (ky = ky0; ky < ky1; ++ky) {
-            const int8_t* row = plane + (iy0 + ky) * W + ix0;
-            for (kx = kx0; kx < kx1; ++kx) acc += wk[ky * K + kx] * (row[kx] + off);
+          const int8_t* row = rows + 2 * ox;
+          for (ky = 0; ky < K; ++ky, row += rw) {
+            const int32_t v0 = ld32(row);
+            const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
+            acc = __smlad(E, wE[ky], acc);
+            if (K == 3) {
+              acc = __smlabb(w1[ky], O, acc);
+            } else {
+              const int32_t v1 = ld32(row + 4);
+              const int32_t E1 = __sxtab16(off2, v1);
+              acc = __smlad(O, wO[ky], acc);
+              if (K == 5) {
+                acc = __smlabb(w4[ky], E1, acc);
+              } else {
+                acc = __smlad(E1, wE1[ky], acc);
+                acc = __smlabb(w5[ky], sxtab16_ror8(off2, v1), acc);
+              }
+            }
           }
-          out[ox * C] = requant_dsp(acc, mult, shift, zp, lo, hi);
-          ox += 1;
+          o[ox * C] = requant_dsp(acc, mult, shift, zp, lo, hi);
         }
       }
     }
   }
+  return 1;
 }
-#endif
-
-#if defined(MCUNET_USE_DSP)
-#define DW_PLANE_OK(p, S) \
-  ((S) == 1 && (p)->stride_h == 1 && (p)->stride_w == 1 && (p)->in_h * (p)->in_w <= (p)->out_h * (p)->out_w)
-#define DW_PLANE(p, buffer, weights, bias, scratch, K) dw_inplace_s1_plane(p, buffer, weights, bias, scratch, K)
+#define MCUNET_DEFINE_DW_ROWS(K, S)                                                                            \
+  static int dw_rows_k##K##s##S(const mcunet_conv_params* p, const int8_t* input, int8_t* output,             \
+                                const int8_t* weights, const int32_t* bias, int in_place) {                   \
+    int8_t ring[2 * K * DW_RW_MAX(K)];                                                                         \
+    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, S);                                     \
+  }
+MCUNET_DEFINE_DW_ROWS(3, 1)
+MCUNET_DEFINE_DW_ROWS(3, 2)
+MCUNET_DEFINE_DW_ROWS(5, 1)
+MCUNET_DEFINE_DW_ROWS(5, 2)
+MCUNET_DEFINE_DW_ROWS(7, 1)
+MCUNET_DEFINE_DW_ROWS(7, 2)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K##s##S(p, in, out, w, b, inplace)
 #else
-#define DW_PLANE_OK(p, S) 0
-#define DW_PLANE(p, buffer, weights, bias, scratch, K) ((void)0)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
 #endif
 #define MCUNET_DEFINE_DW(K, S)                                                                                  \
   static void dw_channel_k##K##s##S(const mcunet_conv_params* p, const int8_t* in, const int8_t* weights,       \
@@ -778,14 +840,12 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_k##K##s##S(const mcunet_conv_params* p, const int8_t* input,                    \
                                            const int8_t* weights, const int32_t* bias, int8_t* output) {        \
+    if (DW_ROWS(K, S, p, input, output, weights, bias, 0)) return;                                              \
     dw_out_of_place(p, input, weights, bias, output, dw_channel_k##K##s##S);                                    \
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_inplace_k##K##s##S(const mcunet_conv_params* p, int8_t* buffer,                 \
                                                    const int8_t* weights, const int32_t* bias, int8_t* scratch) { \
-    if (DW_PLANE_OK(p, S)) {                                                                                    \
-      DW_PLANE(p, buffer, weights, bias, scratch, K);                                                           \
-      return;                                                                                                   \
-    }                                                                                                           \
+    if (DW_ROWS(K, S, p, buffer, buffer, weights, bias, 1)) return;                                             \
     dw_in_place(p, buffer, weights, bias, scratch, dw_channel_k##K##s##S);                                      \
   }
 
