@@ -685,6 +685,27 @@ static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
 
+/* Channel values s[0], s[C], ... s[(W-1)C] to d[0..W-1] (and d[dup..dup+W-1]
+ * when dup != 0). */
+static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const int32_t dup, const int32_t W,
+                                               const int32_t C) {
+  int32_t x = 0;
+  for (; x + 2 <= W; x += 2) {
+    const int8_t v0 = s[0], v1 = s[C];
+    d[x] = v0;
+    d[x + 1] = v1;
+    if (dup) {
+      d[dup + x] = v0;
+      d[dup + x + 1] = v1;
+    }
+    s += 2 * C;
+  }
+  if (x < W) {
+    d[x] = s[0];
+    if (dup) d[dup + x] = s[0];
+  }
+}
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -696,7 +717,9 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   const int8_t pad = (int8_t)p->in_zp;
   int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
   int32_t c, i, oy, ox, ky;
+  int32_t hp = (OH - 1) * S + K, plane;
   rw = (rw + 3) & ~3;
+  plane = hp * rw <= 2 * K * DW_RW_MAX(K);
   if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
       p->stride_w != S || p->kernel_h != K || p->kernel_w != K || OH <= 0 || OW <= 0 || W <= 0 || C <= 0) {
     return 0;
@@ -707,7 +730,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       if (g < H - 1 && ((oy + 1) * OW - 1) / W > g) return 0;
     }
   }
-  for (i = 0; i < 2 * K * rw; ++i) ring[i] = pad;
+  for (i = 0; i < (plane ? hp : 2 * K) * rw; ++i) ring[i] = pad;
   for (c = 0; c < C; ++c) {
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
@@ -728,35 +751,32 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       w4[ky] = r4;
       w5[ky] = r5;
     }
+    if (plane) {
+      /* The whole padded plane fits: each input row once, pad rows stay pad. */
+      for (i = 0; i < H && i + pt < hp; ++i) dw_gather_row(in + i * W * C, ring + (i + pt) * rw + pl, 0, W, C);
+    }
     for (oy = 0; oy < OH; ++oy) {
       const int8_t* rows;
       int8_t* o = out + oy * OW * C;
-      for (; next < oy * S + K; ++next) {
-        const int32_t slot = next % K;
-        int8_t* d0 = ring + slot * rw + pl;
-        int8_t* d1 = d0 + K * rw;
-        const int32_t r = next - pt;
-        int32_t x = 0;
-        if (r < 0 || r >= H) {
-          for (; x < W; ++x) d0[x] = d1[x] = pad;
-        } else {
-          const int8_t* s = in + r * W * C;
-          for (; x + 2 <= W; x += 2) {
-            const int8_t v0 = s[0], v1 = s[C];
-            d0[x] = v0;
-            d1[x] = v0;
-            d0[x + 1] = v1;
-            d1[x + 1] = v1;
-            s += 2 * C;
+      if (plane) {
+        rows = ring + oy * S * rw;
+      } else {
+        for (; next < oy * S + K; ++next) {
+          int8_t* d0 = ring + (next % K) * rw + pl;
+          const int32_t r = next - pt;
+          if (r < 0 || r >= H) {
+            for (i = 0; i < W; ++i) d0[i] = d0[i + K * rw] = pad;
+          } else {
+            dw_gather_row(in + r * W * C, d0, K * rw, W, C);
           }
-          if (x < W) d0[x] = d1[x] = s[0];
         }
+        rows = ring + ((oy * S) % K) * rw;
       }
-      rows = ring + ((oy * S) % K) * rw;
       if (S == 1) {
         for (ox = 0; ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
+#pragma GCC unroll 7
           for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
             const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
@@ -792,6 +812,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         for (ox = 0; ox < OW; ++ox) {
           int32_t acc = b;
           const int8_t* row = rows + 2 * ox;
+#pragma GCC unroll 7
           for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
             const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
@@ -833,6 +854,14 @@ MCUNET_DEFINE_DW_ROWS(7, 2)
 #else
 #define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
 #endif
+/* With the DSP rows kernel the per-channel fallback (rows wider than
+ * DW_RW_MAX, or an in-place order it cannot keep) is the generic one: less
+ * code, and never taken for the models here. */
+#if defined(MCUNET_USE_DSP)
+#define DW_FALLBACK(K, S) dw_channel_generic
+#else
+#define DW_FALLBACK(K, S) dw_channel_k##K##s##S
+#endif
 #define MCUNET_DEFINE_DW(K, S)                                                                                  \
   static void dw_channel_k##K##s##S(const mcunet_conv_params* p, const int8_t* in, const int8_t* weights,       \
                                     const int32_t* bias, int32_t c, int8_t* dst, int32_t dst_stride) {          \
@@ -841,12 +870,12 @@ MCUNET_DEFINE_DW_ROWS(7, 2)
   void mcunet_depthwise_conv_s8_k##K##s##S(const mcunet_conv_params* p, const int8_t* input,                    \
                                            const int8_t* weights, const int32_t* bias, int8_t* output) {        \
     if (DW_ROWS(K, S, p, input, output, weights, bias, 0)) return;                                              \
-    dw_out_of_place(p, input, weights, bias, output, dw_channel_k##K##s##S);                                    \
+    dw_out_of_place(p, input, weights, bias, output, DW_FALLBACK(K, S));                                        \
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_inplace_k##K##s##S(const mcunet_conv_params* p, int8_t* buffer,                 \
                                                    const int8_t* weights, const int32_t* bias, int8_t* scratch) { \
     if (DW_ROWS(K, S, p, buffer, buffer, weights, bias, 1)) return;                                             \
-    dw_in_place(p, buffer, weights, bias, scratch, dw_channel_k##K##s##S);                                      \
+    dw_in_place(p, buffer, weights, bias, scratch, DW_FALLBACK(K, S));                                          \
   }
 
 MCUNET_DEFINE_DW(3, 1)
