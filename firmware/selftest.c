@@ -81,6 +81,16 @@ static void pointwise_case(int32_t id, int32_t n, int32_t a, int32_t b, int32_t 
   p.out_c = b;
   p.kernel_h = p.kernel_w = p.stride_h = p.stride_w = 1;
   random_params(&p, b, with_bias);
+  if (id % 3 == 0) {
+    /* like vww1's layers: int8 shifts in [-23, -1], full int8 range (the
+     * DSP kernel's SMMULR requantisation) */
+    int32_t i;
+    p.act_min = -128;
+    p.act_max = 127;
+    p.shift = 0;
+    p.shift8 = shift8;
+    for (i = 0; i < b; ++i) shift8[i] = (int8_t)rand_range(-23, -1);
+  }
   fill(weights, a * b);
   fill(ref_in, n * a);
   mcunet_ref_conv2d_s8(&p, ref_in, weights, with_bias ? bias : 0, ref_out);

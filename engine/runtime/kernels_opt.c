@@ -430,8 +430,35 @@ static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8
   if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
 }
 
+/* Whether the layer can use rq_fast: full int8 activation range, int8
+ * shifts in [-23, -1], and |acc| < 2^30 for every output
+ * (|bias| + in_c * 128 * 255 bounds it), so 2 * acc fits in int32. */
+static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias) {
+  int64_t maxb = 0;
+  int32_t oc;
+  if (p->act_min != -128 || p->act_max != 127 || !p->shift8) return 0;
+  for (oc = 0; oc < p->out_c; ++oc) {
+    const int32_t sh = p->shift8[oc];
+    const int64_t bv = bias ? (int64_t)bias[oc] : 0;
+    const int64_t ab = bv < 0 ? -bv : bv;
+    if (sh < -23 || sh > -1) return 0;
+    if (ab > maxb) maxb = ab;
+  }
+  return maxb + (int64_t)p->in_c * 128 * 255 < ((int64_t)1 << 30);
+}
+
+/* requant_dsp for a pw_fast_ok layer: SRDHM(acc, M) = floor((acc M + 2^30) / 2^31)
+ * = floor((2 acc M + 2^31) / 2^32) = SMMULR(2 acc, M) exactly (|2 acc| < 2^31),
+ * then mbqm_dsp's rounding divide by 2^e (rnd = 2^(e-1)), + out_zp, and the
+ * clamp to [-128, 127] as SSAT. */
+static MCUNET_ALWAYS_INLINE int32_t rq_fast(int32_t acc, int32_t m, int32_t e, int32_t rnd, int32_t zp) {
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
+  return __ssat(((__qadd(h, rnd) + (h >> 31)) >> e) + zp, 8);
+}
+
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
-                       const int32_t* bias, int8_t* out0, int8_t* out1) {
+                       const int32_t* bias, int8_t* out0, int8_t* out1, const int fast) {
   int32_t oc = 0;
   if ((p->in_c & 3) == 0 && p->in_c > 0) {
     /* The common case, with the per-pair state in locals. */
@@ -479,7 +506,19 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
             [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
           : [off2m] "m"(off2), [endm] "m"(end)
           : "cc", "memory");
-      {
+      if (fast) {
+        const int32_t m0 = mult[oc], m1 = mult[oc + 1];
+        const int32_t e0 = -p->shift8[oc], e1 = -p->shift8[oc + 1];
+        const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
+        const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
+        const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
+        const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
+        const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
+        out0[oc] = (int8_t)r00;
+        out0[oc + 1] = (int8_t)r10;
+        out1[oc] = (int8_t)r01;
+        out1[oc + 1] = (int8_t)r11;
+      } else {
         const int32_t m0 = mult[oc], s0 = mcunet_conv_shift(p, oc), m1 = mult[oc + 1];
         const int32_t s1 = mcunet_conv_shift(p, oc + 1);
         const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
@@ -516,6 +555,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t step = order == MCUNET_ORDER_REVERSE ? -1 : 1;
+  const int fast = pw_fast_ok(p, bias);
   int32_t i = 0;
   while (i < n) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
@@ -530,7 +570,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
           memcpy(scratch, in_x, (size_t)a);
           x0 = scratch;
         }
-        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y);
+        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y, fast);
         i += 2;
         continue;
       }
