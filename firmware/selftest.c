@@ -68,6 +68,17 @@ static void random_params(mcunet_conv_params* p, int32_t out_c, int with_bias) {
   p->dilation_h = p->dilation_w = 1;
 }
 
+/* Like vww1's layers: int8 shifts in [-23, -1] and the full int8 range (the
+ * DSP kernels' SMMULR requantisation path). */
+static void force_generated_layout(mcunet_conv_params* p, int32_t out_c) {
+  int32_t i;
+  p->act_min = -128;
+  p->act_max = 127;
+  p->shift = 0;
+  p->shift8 = shift8;
+  for (i = 0; i < out_c; ++i) shift8[i] = (int8_t)rand_range(-23, -1);
+}
+
 /* 1x1 conv over n pixels, in at BASE, out at BASE + d, in `order`. */
 static void pointwise_case(int32_t id, int32_t n, int32_t a, int32_t b, int32_t order, int32_t d) {
   mcunet_conv_params p;
@@ -81,16 +92,7 @@ static void pointwise_case(int32_t id, int32_t n, int32_t a, int32_t b, int32_t 
   p.out_c = b;
   p.kernel_h = p.kernel_w = p.stride_h = p.stride_w = 1;
   random_params(&p, b, with_bias);
-  if (id % 3 == 0) {
-    /* like vww1's layers: int8 shifts in [-23, -1], full int8 range (the
-     * DSP kernel's SMMULR requantisation) */
-    int32_t i;
-    p.act_min = -128;
-    p.act_max = 127;
-    p.shift = 0;
-    p.shift8 = shift8;
-    for (i = 0; i < b; ++i) shift8[i] = (int8_t)rand_range(-23, -1);
-  }
+  if (id % 3 == 0) force_generated_layout(&p, b);
   fill(weights, a * b);
   fill(ref_in, n * a);
   mcunet_ref_conv2d_s8(&p, ref_in, weights, with_bias ? bias : 0, ref_out);
@@ -150,6 +152,7 @@ static void depthwise_case(int32_t id, int32_t h, int32_t w, int32_t c, int32_t 
     same_pad(w, k, s, &p.out_w, &p.pad_left);
   }
   random_params(&p, c, with_bias);
+  if (id % 3 == 0) force_generated_layout(&p, c);
   fill(weights, k * k * c);
   fill(ref_in, h * w * c);
   mcunet_ref_depthwise_conv2d_s8(&p, ref_in, weights, with_bias ? bias : 0, ref_out);

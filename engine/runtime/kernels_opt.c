@@ -432,8 +432,9 @@ static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8
 
 /* Whether the layer can use rq_fast: full int8 activation range, int8
  * shifts in [-23, -1], and |acc| < 2^30 for every output
- * (|bias| + in_c * 128 * 255 bounds it), so 2 * acc fits in int32. */
-static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias) {
+ * (|bias| + depth * 128 * 255 bounds it, depth = products per output),
+ * so 2 * acc fits in int32. */
+static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias, int32_t depth) {
   int64_t maxb = 0;
   int32_t oc;
   if (p->act_min != -128 || p->act_max != 127 || !p->shift8) return 0;
@@ -444,7 +445,7 @@ static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias) {
     if (sh < -23 || sh > -1) return 0;
     if (ab > maxb) maxb = ab;
   }
-  return maxb + (int64_t)p->in_c * 128 * 255 < ((int64_t)1 << 30);
+  return maxb + (int64_t)depth * 128 * 255 < ((int64_t)1 << 30);
 }
 
 /* requant_dsp for a pw_fast_ok layer: SRDHM(acc, M) = floor((acc M + 2^30) / 2^31)
@@ -555,7 +556,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t step = order == MCUNET_ORDER_REVERSE ? -1 : 1;
-  const int fast = pw_fast_ok(p, bias);
+  const int fast = pw_fast_ok(p, bias, p->in_c);
   int32_t i = 0;
   while (i < n) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
@@ -720,6 +721,8 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
+#define DW_RQ(acc) \
+  (fast ? (int8_t)rq_fast((acc), mult, e, rnd, zp) : requant_dsp((acc), mult, shift, zp, lo, hi))
 #define DW_RW_MAX(K) ((K) == 3 ? 56 : ((K) == 5 ? 40 : 36))
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
@@ -757,13 +760,14 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   const int8_t pad = (int8_t)p->in_zp;
   int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
   int32_t c, i, oy, ox, ky;
-  int32_t hp = (OH - 1) * S + K, plane;
+  int32_t hp = (OH - 1) * S + K, plane, fast;
   rw = (rw + 3) & ~3;
   plane = hp * rw <= 2 * K * DW_RW_MAX(K);
   if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
       p->stride_w != S || p->kernel_h != K || p->kernel_w != K || OH <= 0 || OW <= 0 || W <= 0 || C <= 0) {
     return 0;
   }
+  fast = pw_fast_ok(p, bias, K * K);
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -774,6 +778,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   for (c = 0; c < C; ++c) {
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
+    const int32_t e = -shift, rnd = fast ? (int32_t)1 << (e - 1) : 0;
     const int32_t b = bias ? bias[c] : 0;
     const int8_t* in = input + c;
     int8_t* out = output + c;
@@ -842,8 +847,8 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
             }
           }
           {
-            const int8_t q0 = requant_dsp(acc0, mult, shift, zp, lo, hi);
-            const int8_t q1 = requant_dsp(acc1, mult, shift, zp, lo, hi);
+            const int8_t q0 = DW_RQ(acc0);
+            const int8_t q1 = DW_RQ(acc1);
             o[ox * C] = q0;
             if (ox + 1 < OW) o[(ox + 1) * C] = q1;
           }
@@ -871,7 +876,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
               }
             }
           }
-          o[ox * C] = requant_dsp(acc, mult, shift, zp, lo, hi);
+          o[ox * C] = DW_RQ(acc);
         }
       }
     }
