@@ -222,7 +222,7 @@ static void conv_cases(void) {
 
 static void add_cases(void) {
   int32_t i;
-  for (i = 0; i < 12; ++i) {
+  for (i = 0; i < 40; ++i) {
     mcunet_add_params p;
     const int32_t n = rand_range(1, 700);
     int8_t* a = st_arena + BASE;
@@ -235,9 +235,9 @@ static void add_cases(void) {
     p.in1_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
     p.in2_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
     p.out_multiplier = (int32_t)(0x40000000u + (next() << 6 & 0x3FFFFFFFu));
-    p.in1_shift = rand_range(-3, 0);
-    p.in2_shift = rand_range(-3, 0);
-    p.out_shift = rand_range(-24, -16);
+    p.in1_shift = rand_range(-6, 0);
+    p.in2_shift = rand_range(-6, 0);
+    p.out_shift = rand_range(-26, -12);
     p.act_min = i % 3 == 0 ? rand_range(-128, 0) : -128;
     p.act_max = i % 4 == 0 ? rand_range(0, 127) : 127;
     fill(a, n);

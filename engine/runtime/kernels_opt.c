@@ -963,7 +963,54 @@ void mcunet_depthwise_conv_s8_inplace(const mcunet_conv_params* p, int8_t* buffe
 #else
 #define ADD_MBQM(x, m, s) mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x), (m), (s))
 #endif
+#if defined(MCUNET_USE_DSP)
+/* SRDHM(x, M) for |x| < 2^30: SMMULR(2x, M), exact (see rq_fast). */
+static MCUNET_ALWAYS_INLINE int32_t srdhm_small(int32_t x, int32_t m) {
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)x << 1)), "r"(m));
+  return h;
+}
+/* RoundingDivideByPOT(h, e), 0 <= e <= 31, for |h| < 2^30: (h + rnd + [h < 0 and e > 0]) >> e
+ * with rnd = 2^(e-1) (0 for e = 0) and neg = -1 for e > 0 (0 for e = 0). */
+static MCUNET_ALWAYS_INLINE int32_t rdbpot_small(int32_t h, int32_t e, int32_t rnd, int32_t neg) {
+  return (h + rnd + ((h >> 31) & neg)) >> e;
+}
+/* ADD with every intermediate below 2^30 in magnitude: (x - zp) 2^left_shift
+ * with left_shift <= 21 is below 2^29, and so are the two rescaled inputs
+ * (multipliers < 2^31, shifts <= 0) and their sum (< 2^30). Returns 0 when
+ * the parameters are outside that range. */
+static int add_dsp(const mcunet_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  const int32_t ls = p->left_shift;
+  const int32_t zp1 = p->in1_zp, m1 = p->in1_multiplier, e1 = -p->in1_shift;
+  const int32_t zp2 = p->in2_zp, m2 = p->in2_multiplier, e2 = -p->in2_shift;
+  const int32_t mo = p->out_multiplier, eo = -p->out_shift, zpo = p->out_zp;
+  const int32_t lo = p->act_min, hi = p->act_max, n = p->size;
+  const int32_t rnd1 = e1 > 0 ? (int32_t)1 << (e1 - 1) : 0, neg1 = e1 > 0 ? -1 : 0;
+  const int32_t rnd2 = e2 > 0 ? (int32_t)1 << (e2 - 1) : 0, neg2 = e2 > 0 ? -1 : 0;
+  const int32_t rndo = eo > 0 ? (int32_t)1 << (eo - 1) : 0, nego = eo > 0 ? -1 : 0;
+  const int full = lo == -128 && hi == 127;
+  int32_t i;
+  if (ls < 0 || ls > 21 || e1 < 0 || e1 > 31 || e2 < 0 || e2 > 31 || eo < 0 || eo > 31 || m1 < 0 || m2 < 0 ||
+      mo < 0) {
+    return 0;
+  }
+  for (i = 0; i < n; ++i) {
+    const int32_t x1 = input1[i];
+    const int32_t x2 = input2[i];
+    const int32_t r1 = rdbpot_small(srdhm_small((int32_t)((uint32_t)(x1 - zp1) << ls), m1), e1, rnd1, neg1);
+    const int32_t r2 = rdbpot_small(srdhm_small((int32_t)((uint32_t)(x2 - zp2) << ls), m2), e2, rnd2, neg2);
+    const int32_t raw = rdbpot_small(srdhm_small(r1 + r2, mo), eo, rndo, nego) + zpo;
+    output[i] = (int8_t)(full ? __ssat(raw, 8) : mcunet_clamp_i32(raw, lo, hi));
+  }
+  return 1;
+}
+#endif
+
 void mcunet_add_s8(const mcunet_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+#if defined(MCUNET_USE_DSP)
+  if (add_dsp(p, input1, input2, output)) return;
+#endif
+  {
   /* Parameters in locals: the int8 stores may alias *p. */
   const int32_t scale = (int32_t)1 << p->left_shift;
   const int32_t zp1 = p->in1_zp, m1 = p->in1_multiplier, s1 = p->in1_shift;
@@ -978,6 +1025,7 @@ void mcunet_add_s8(const mcunet_add_params* p, const int8_t* input1, const int8_
     const int32_t r2 = ADD_MBQM((x2 - zp2) * scale, m2, s2);
     const int32_t raw = ADD_MBQM(r1 + r2, mo, so) + zpo;
     output[i] = (int8_t)mcunet_clamp_i32(raw, lo, hi);
+  }
   }
 }
 
