@@ -117,6 +117,36 @@ static MCUNET_ALWAYS_INLINE int8_t requant_dsp(int32_t acc, int32_t multiplier, 
                                                int32_t act_min, int32_t act_max) {
   return (int8_t)mcunet_clamp_i32(mbqm_dsp(acc, multiplier, shift) + out_zp, act_min, act_max);
 }
+
+/* Whether the layer can use rq_fast: full int8 activation range, int8
+ * shifts in [-31, -1], and |acc| < 2^30 for every output
+ * (|bias| + depth * 128 * 255 bounds it, depth = products per output),
+ * so 2 * acc fits in int32. */
+static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias, int32_t depth) {
+  int64_t maxb = 0;
+  int32_t oc;
+  if (p->act_min != -128 || p->act_max != 127 || !p->shift8) return 0;
+  for (oc = 0; oc < p->out_c; ++oc) {
+    const int32_t sh = p->shift8[oc];
+    const int64_t bv = bias ? (int64_t)bias[oc] : 0;
+    const int64_t ab = bv < 0 ? -bv : bv;
+    if (sh < -31 || sh > -1) return 0;
+    if (ab > maxb) maxb = ab;
+  }
+  return maxb + (int64_t)depth * 128 * 255 < ((int64_t)1 << 30);
+}
+
+/* requant_dsp for a pw_fast_ok layer: SRDHM(acc, M) = floor((acc M + 2^30) / 2^31)
+ * = floor((2 acc M + 2^31) / 2^32) = SMMULR(2 acc, M) exactly (|2 acc| < 2^31),
+ * then mbqm_dsp's rounding divide by 2^e (rnd = 2^(e-1)), + out_zp, and the
+ * clamp to [-128, 127] as SSAT. |h| <= |acc| < 2^30 (M < 2^31), so
+ * h + rnd < 2^31 never saturates, for every e in [1, 31]. */
+static MCUNET_ALWAYS_INLINE int32_t rq_fast(int32_t acc, int32_t m, int32_t e, int32_t rnd, int32_t zp) {
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
+  return __ssat(((__qadd(h, rnd) + (h >> 31)) >> e) + zp, 8);
+}
+
 #endif
 
 /* ---- CONV_2D via im2col of two output pixels ------------------------------- */
@@ -171,7 +201,7 @@ static MCUNET_ALWAYS_INLINE int32_t ld32_16(const int16_t* p) {
 /* Output channel oc of pixels px (col0) and px+1 (col1, if two). */
 static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const int8_t* w, const int32_t* bias,
                                              int32_t oc, int32_t depth, const int16_t* col0, const int16_t* col1,
-                                             int8_t* out0, int8_t* out1, const int two) {
+                                             int8_t* out0, int8_t* out1, const int two, const int fast) {
   int32_t acc0 = bias ? bias[oc] : 0;
   int32_t acc1 = acc0;
   int32_t k = 0;
@@ -189,7 +219,13 @@ static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const 
     acc0 += w[k] * col0[k];
     if (two) acc1 += w[k] * col1[k];
   }
-  {
+  if (fast) {
+    const int32_t m = p->multiplier[oc], e = -p->shift8[oc], rnd = (int32_t)1 << (e - 1), zp = p->out_zp;
+    const int8_t r0 = (int8_t)rq_fast(acc0, m, e, rnd, zp);
+    const int8_t r1 = two ? (int8_t)rq_fast(acc1, m, e, rnd, zp) : 0;
+    out0[oc] = r0;
+    if (two) out1[oc] = r1;
+  } else {
     const int8_t r0 = requant_dsp(acc0, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
     const int8_t r1 = two ? requant_dsp(acc1, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max) : 0;
     out0[oc] = r0;
@@ -203,6 +239,7 @@ static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const i
   const int32_t n = p->out_h * p->out_w;
   int16_t* col0 = scratch;
   int16_t* col1 = scratch + depth;
+  const int fast = pw_fast_ok(p, bias, depth);
   int32_t px, oc;
   for (px = 0; px < n; px += 2) {
     const int two = px + 1 < n;
@@ -213,9 +250,9 @@ static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const i
     if (two) {
       im2col_pixel(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, col1);
       im2col_pair_order(col1, depth);
-      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1);
+      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1, fast);
     } else {
-      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0);
+      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0, fast);
     }
   }
 }
@@ -428,34 +465,6 @@ static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8
   int32_t oc = 0;
   for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
   if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
-}
-
-/* Whether the layer can use rq_fast: full int8 activation range, int8
- * shifts in [-23, -1], and |acc| < 2^30 for every output
- * (|bias| + depth * 128 * 255 bounds it, depth = products per output),
- * so 2 * acc fits in int32. */
-static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias, int32_t depth) {
-  int64_t maxb = 0;
-  int32_t oc;
-  if (p->act_min != -128 || p->act_max != 127 || !p->shift8) return 0;
-  for (oc = 0; oc < p->out_c; ++oc) {
-    const int32_t sh = p->shift8[oc];
-    const int64_t bv = bias ? (int64_t)bias[oc] : 0;
-    const int64_t ab = bv < 0 ? -bv : bv;
-    if (sh < -23 || sh > -1) return 0;
-    if (ab > maxb) maxb = ab;
-  }
-  return maxb + (int64_t)depth * 128 * 255 < ((int64_t)1 << 30);
-}
-
-/* requant_dsp for a pw_fast_ok layer: SRDHM(acc, M) = floor((acc M + 2^30) / 2^31)
- * = floor((2 acc M + 2^31) / 2^32) = SMMULR(2 acc, M) exactly (|2 acc| < 2^31),
- * then mbqm_dsp's rounding divide by 2^e (rnd = 2^(e-1)), + out_zp, and the
- * clamp to [-128, 127] as SSAT. */
-static MCUNET_ALWAYS_INLINE int32_t rq_fast(int32_t acc, int32_t m, int32_t e, int32_t rnd, int32_t zp) {
-  int32_t h;
-  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
-  return __ssat(((__qadd(h, rnd) + (h >> 31)) >> e) + zp, 8);
 }
 
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
