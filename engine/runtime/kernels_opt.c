@@ -484,9 +484,35 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
       const int8_t* pw0 = weights + oc * a;
       const int8_t* pw1 = pw0 + a;
       const int8_t* const end = x0 + a;
-      int32_t t0, t1, t2, t3, t4, t5;
+      int32_t t0, t1, t2, t3, t4, t5 = a & 4;
       __asm__ volatile(
+          /* two 4-channel steps per iteration (one end test per 8 channels);
+           * an odd number of steps enters at the second */
+          "cmp %[t5], #0\n\t"
+          "bne 2f\n\t"
           "1:\n\t"
+          "ldr %[t5], %[off2m]\n\t"
+          "ldr %[t0], [%[pa]], #4\n\t"
+          "sxtab16 %[t1], %[t5], %[t0]\n\t"
+          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
+          "ldr %[t2], [%[pb]], #4\n\t"
+          "sxtab16 %[t3], %[t5], %[t2]\n\t"
+          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
+          "ldr %[t4], [%[pw0]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
+          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
+          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
+          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
+          "ldr %[t4], [%[pw1]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
+          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
+          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
+          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
+          "2:\n\t"
           "ldr %[t5], %[off2m]\n\t"
           "ldr %[t0], [%[pa]], #4\n\t"
           "sxtab16 %[t1], %[t5], %[t0]\n\t"
@@ -513,7 +539,7 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
           "bne 1b\n\t"
           : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
             [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
           : [off2m] "m"(off2), [endm] "m"(end)
           : "cc", "memory");
       if (fast) {
