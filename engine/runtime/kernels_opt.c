@@ -467,6 +467,79 @@ static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8
   if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
 }
 
+#define PW_ASM_STEP \
+  "ldr %[t5], %[off2m]\n\t" \
+  "ldr %[t0], [%[pa]], #4\n\t" \
+  "sxtab16 %[t1], %[t5], %[t0]\n\t" \
+  "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t" \
+  "ldr %[t2], [%[pb]], #4\n\t" \
+  "sxtab16 %[t3], %[t5], %[t2]\n\t" \
+  "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t" \
+  "ldr %[t4], [%[pw0]], #4\n\t" \
+  "sxtb16 %[t5], %[t4]\n\t" \
+  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+  "smlad %[a00], %[t5], %[t1], %[a00]\n\t" \
+  "smlad %[a00], %[t4], %[t0], %[a00]\n\t" \
+  "smlad %[a01], %[t5], %[t3], %[a01]\n\t" \
+  "smlad %[a01], %[t4], %[t2], %[a01]\n\t" \
+  "ldr %[t4], [%[pw1]], #4\n\t" \
+  "sxtb16 %[t5], %[t4]\n\t" \
+  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+  "smlad %[a10], %[t5], %[t1], %[a10]\n\t" \
+  "smlad %[a10], %[t4], %[t0], %[a10]\n\t" \
+  "smlad %[a11], %[t5], %[t3], %[a11]\n\t" \
+  "smlad %[a11], %[t4], %[t2], %[a11]\n\t" \
+
+
+/* pw_dsp_two's common case for a pw_fast_ok layer with a bias: in_c a
+ * multiple of 4, output channels in pairs (npairs > 0); every per-pair
+ * pointer advances, nothing is recomputed from an index. */
+static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
+                        const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
+                        int32_t npairs, int32_t off2, int32_t zp) {
+  const int8_t* const end = x0 + a;
+  do {
+    int32_t acc00 = bias[0], acc10 = bias[1];
+    int32_t acc01 = acc00, acc11 = acc10;
+    const int8_t* pa = x0;
+    const int8_t* pb = x1;
+    const int8_t* pw0 = w;
+    const int8_t* pw1 = w + a;
+    int32_t t0, t1, t2, t3, t4, t5 = a & 4;
+    __asm__ volatile(
+        "cmp %[t5], #0\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" PW_ASM_STEP "2:\n\t" PW_ASM_STEP
+        "ldr %[t5], %[endm]\n\t"
+        "cmp %[pa], %[t5]\n\t"
+        "bne 1b\n\t"
+        : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
+          [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+          [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
+        : [off2m] "m"(off2), [endm] "m"(end)
+        : "cc", "memory");
+    w = pw1; /* = w + 2a: the next pair's rows */
+    {
+      const int32_t m0 = mult[0], m1 = mult[1];
+      const int32_t e0 = -sh8[0], e1 = -sh8[1];
+      const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
+      const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
+      const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
+      const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
+      const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
+      out0[0] = (int8_t)r00;
+      out0[1] = (int8_t)r10;
+      out1[0] = (int8_t)r01;
+      out1[1] = (int8_t)r11;
+    }
+    bias += 2;
+    mult += 2;
+    sh8 += 2;
+    out0 += 2;
+    out1 += 2;
+  } while (--npairs > 0);
+}
+
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
                        const int32_t* bias, int8_t* out0, int8_t* out1, const int fast) {
   int32_t oc = 0;
@@ -476,6 +549,10 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
     const int32_t off2 = dup16(-p->in_zp);
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const int32_t* const mult = p->multiplier;
+    if (fast && bias && b >= 2) {
+      pw_two_fast(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, off2, zp);
+      oc = b & ~1;
+    }
     for (; oc + 2 <= b; oc += 2) {
       int32_t acc00 = bias ? bias[oc] : 0, acc10 = bias ? bias[oc + 1] : 0;
       int32_t acc01 = acc00, acc11 = acc10;
