@@ -823,8 +823,11 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * an input row gathered already (checked for the layer up front; else the
  * caller takes the per-channel path through the scratch): slot j = y*OW + x
  * is byte j*C + c, input pixel j, row j / W.
+ * The products use the raw inputs (SXTB16) and the accumulator starts at
+ * bias - in_zp * sum(w): the same int32 sum as sum w (x - in_zp), and a pad
+ * byte (= in_zp) adds w in_zp - w in_zp = 0 to it.
  * Stride 1: two outputs per step, one or two unaligned words per kernel row
- * give inputs i0..i7, widened with the offset by SXTAB16 into
+ * give inputs i0..i7, widened by SXTB16 into
  * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
@@ -867,7 +870,6 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   const int32_t C = p->in_c, H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
   const int32_t pt = p->pad_top, pl = p->pad_left;
   const int32_t wp = (OW - 1) * S + K;
-  const int32_t off2 = dup16(-p->in_zp);
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
   const int8_t pad = (int8_t)p->in_zp;
   int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
@@ -891,7 +893,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t e = -shift, rnd = fast ? (int32_t)1 << (e - 1) : 0;
-    const int32_t b = bias ? bias[c] : 0;
+    int32_t b = bias ? bias[c] : 0; /* - in_zp * (sum of the K*K weights), below */
     const int8_t* in = input + c;
     int8_t* out = output + c;
     int32_t next = 0; /* next padded row to gather */
@@ -900,6 +902,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       const int32_t r0 = r[0], r1 = r[C], r2 = r[2 * C];
       const int32_t r3 = K > 3 ? r[3 * C] : 0, r4 = K > 4 ? r[4 * C] : 0;
       const int32_t r5 = K > 5 ? r[5 * C] : 0, r6 = K > 6 ? r[6 * C] : 0;
+      b -= p->in_zp * (r0 + r1 + r2 + r3 + r4 + r5 + r6);
       wE[ky] = pack16(r0, r2);
       wO[ky] = pack16(r1, r3);
       wE1[ky] = pack16(r4, r6);
@@ -936,7 +939,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
 #pragma GCC unroll 7
           for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
-            const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
+            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
             acc0 = __smlad(E, wE[ky], acc0);
             acc1 = __smlad(O, wE[ky], acc1);
             acc1 = __smlabt(w1[ky], E, acc1);
@@ -944,7 +947,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
               acc0 = __smlabb(w1[ky], O, acc0);
             } else {
               const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtab16(off2, v1), O1 = sxtab16_ror8(off2, v1);
+              const int32_t E1 = __sxtb16(v1), O1 = sxtb16_ror8(v1);
               acc0 = __smlad(O, wO[ky], acc0);
               acc1 = __smlabb(w3[ky], E1, acc1);
               if (K == 5) {
@@ -972,19 +975,19 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
 #pragma GCC unroll 7
           for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
-            const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
+            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
             acc = __smlad(E, wE[ky], acc);
             if (K == 3) {
               acc = __smlabb(w1[ky], O, acc);
             } else {
               const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtab16(off2, v1);
+              const int32_t E1 = __sxtb16(v1);
               acc = __smlad(O, wO[ky], acc);
               if (K == 5) {
                 acc = __smlabb(w4[ky], E1, acc);
               } else {
                 acc = __smlad(E1, wE1[ky], acc);
-                acc = __smlabb(w5[ky], sxtab16_ror8(off2, v1), acc);
+                acc = __smlabb(w5[ky], sxtb16_ror8(v1), acc);
               }
             }
           }
