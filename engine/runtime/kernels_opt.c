@@ -118,6 +118,13 @@ static MCUNET_ALWAYS_INLINE int8_t requant_dsp(int32_t acc, int32_t multiplier, 
   return (int8_t)mcunet_clamp_i32(mbqm_dsp(acc, multiplier, shift) + out_zp, act_min, act_max);
 }
 
+/* requant_dsp out of line: the general path of kernels whose common case is
+ * rq_fast (less code). */
+static __attribute__((noinline)) int8_t requant_slow(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
+                                                     int32_t act_min, int32_t act_max) {
+  return requant_dsp(acc, multiplier, shift, out_zp, act_min, act_max);
+}
+
 /* Whether the layer can use rq_fast: full int8 activation range, int8
  * shifts in [-31, -1], and |acc| < 2^30 for every output
  * (|bias| + depth * 128 * 255 bounds it, depth = products per output),
@@ -837,7 +844,7 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
 #define DW_RQ(acc) \
-  (fast ? (int8_t)rq_fast((acc), mult, e, rnd, zp) : requant_dsp((acc), mult, shift, zp, lo, hi))
+  (fast ? (int8_t)rq_fast((acc), mult, e, rnd, zp) : requant_slow((acc), mult, shift, zp, lo, hi))
 #define DW_RW_MAX(K) ((K) == 3 ? 56 : ((K) == 5 ? 40 : 36))
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
