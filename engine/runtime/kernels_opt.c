@@ -171,6 +171,20 @@ static void im2col_pixel(const mcunet_conv_params* p, const int8_t* input, int32
   const int32_t in_x0 = ox * p->stride_w - p->pad_left;
   const int32_t cin = p->in_c;
   int32_t ky, kx, ic;
+  if (dh == 1 && dw == 1 && in_y0 >= 0 && in_x0 >= 0 && in_y0 + p->kernel_h <= p->in_h &&
+      in_x0 + p->kernel_w <= p->in_w) {
+    /* Window inside the input: each kernel row is kernel_w * in_c
+     * contiguous bytes. */
+    const int32_t row_len = p->kernel_w * cin;
+    const int32_t zp = p->in_zp;
+    const int8_t* src = input + (in_y0 * p->in_w + in_x0) * cin;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+      for (ic = 0; ic < row_len; ++ic) col[ic] = (int16_t)(src[ic] - zp);
+      col += row_len;
+      src += p->in_w * cin;
+    }
+    return;
+  }
   for (ky = 0; ky < p->kernel_h; ++ky) {
     const int32_t iy = in_y0 + ky * dh;
     for (kx = 0; kx < p->kernel_w; ++kx) {
