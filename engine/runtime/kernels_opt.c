@@ -254,6 +254,50 @@ static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const 
   }
 }
 
+/* Output channels oc, oc+1 of pixels px, px+1 for a pw_fast_ok layer: each
+ * column word loaded once for both channels, each weight word once for both
+ * pixels. */
+static MCUNET_ALWAYS_INLINE void conv_dsp_oc2(const mcunet_conv_params* p, const int8_t* wa, const int32_t* bias,
+                                              int32_t oc, int32_t depth, const int16_t* col0, const int16_t* col1,
+                                              int8_t* out0, int8_t* out1) {
+  const int8_t* wb = wa + depth;
+  int32_t a00 = bias ? bias[oc] : 0, a10 = bias ? bias[oc + 1] : 0;
+  int32_t a01 = a00, a11 = a10;
+  int32_t k = 0;
+  for (; k + 4 <= depth; k += 4) {
+    const int32_t va = ld32(wa + k), vb = ld32(wb + k);
+    const int32_t c0 = ld32_16(col0 + k), c0b = ld32_16(col0 + k + 2);
+    const int32_t c1 = ld32_16(col1 + k), c1b = ld32_16(col1 + k + 2);
+    const int32_t wa02 = __sxtb16(va), wa13 = sxtb16_ror8(va);
+    const int32_t wb02 = __sxtb16(vb), wb13 = sxtb16_ror8(vb);
+    a00 = __smlad(wa02, c0, a00);
+    a00 = __smlad(wa13, c0b, a00);
+    a01 = __smlad(wa02, c1, a01);
+    a01 = __smlad(wa13, c1b, a01);
+    a10 = __smlad(wb02, c0, a10);
+    a10 = __smlad(wb13, c0b, a10);
+    a11 = __smlad(wb02, c1, a11);
+    a11 = __smlad(wb13, c1b, a11);
+  }
+  for (; k < depth; ++k) {
+    a00 += wa[k] * col0[k];
+    a01 += wa[k] * col1[k];
+    a10 += wb[k] * col0[k];
+    a11 += wb[k] * col1[k];
+  }
+  {
+    const int32_t zp = p->out_zp;
+    const int32_t m0 = p->multiplier[oc], e0 = -p->shift8[oc], rnd0 = (int32_t)1 << (e0 - 1);
+    const int32_t m1 = p->multiplier[oc + 1], e1 = -p->shift8[oc + 1], rnd1 = (int32_t)1 << (e1 - 1);
+    const int8_t r00 = (int8_t)rq_fast(a00, m0, e0, rnd0, zp), r01 = (int8_t)rq_fast(a01, m0, e0, rnd0, zp);
+    const int8_t r10 = (int8_t)rq_fast(a10, m1, e1, rnd1, zp), r11 = (int8_t)rq_fast(a11, m1, e1, rnd1, zp);
+    out0[oc] = r00;
+    out0[oc + 1] = r10;
+    out1[oc] = r01;
+    out1[oc + 1] = r11;
+  }
+}
+
 static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights, const int32_t* bias,
                        int8_t* output, int16_t* scratch) {
   const int32_t depth = p->kernel_h * p->kernel_w * p->in_c;
@@ -271,7 +315,11 @@ static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const i
     if (two) {
       im2col_pixel(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, col1);
       im2col_pair_order(col1, depth);
-      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1, fast);
+      oc = 0;
+      if (fast) {
+        for (; oc + 2 <= p->out_c; oc += 2) conv_dsp_oc2(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1);
+      }
+      for (; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1, fast);
     } else {
       for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0, fast);
     }
