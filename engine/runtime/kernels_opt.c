@@ -117,6 +117,43 @@ static MCUNET_ALWAYS_INLINE int8_t requant_dsp(int32_t acc, int32_t multiplier, 
                                                int32_t act_min, int32_t act_max) {
   return (int8_t)mcunet_clamp_i32(mbqm_dsp(acc, multiplier, shift) + out_zp, act_min, act_max);
 }
+
+/* requant_dsp out of line: the general path of kernels whose common case is
+ * rq_fast (less code). */
+static __attribute__((noinline)) int8_t requant_slow(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
+                                                     int32_t act_min, int32_t act_max) {
+  return requant_dsp(acc, multiplier, shift, out_zp, act_min, act_max);
+}
+
+/* Whether the layer can use rq_fast: full int8 activation range, int8
+ * shifts in [-31, -1], and |acc| < 2^30 for every output
+ * (|bias| + depth * 128 * 255 bounds it, depth = products per output),
+ * so 2 * acc fits in int32. */
+static int pw_fast_ok(const mcunet_conv_params* p, const int32_t* bias, int32_t depth) {
+  int64_t maxb = 0;
+  int32_t oc;
+  if (p->act_min != -128 || p->act_max != 127 || !p->shift8) return 0;
+  for (oc = 0; oc < p->out_c; ++oc) {
+    const int32_t sh = p->shift8[oc];
+    const int64_t bv = bias ? (int64_t)bias[oc] : 0;
+    const int64_t ab = bv < 0 ? -bv : bv;
+    if (sh < -31 || sh > -1) return 0;
+    if (ab > maxb) maxb = ab;
+  }
+  return maxb + (int64_t)depth * 128 * 255 < ((int64_t)1 << 30);
+}
+
+/* requant_dsp for a pw_fast_ok layer: SRDHM(acc, M) = floor((acc M + 2^30) / 2^31)
+ * = floor((2 acc M + 2^31) / 2^32) = SMMULR(2 acc, M) exactly (|2 acc| < 2^31),
+ * then mbqm_dsp's rounding divide by 2^e (rnd = 2^(e-1)), + out_zp, and the
+ * clamp to [-128, 127] as SSAT. |h| <= |acc| < 2^30 (M < 2^31), so
+ * h + rnd < 2^31 never saturates, for every e in [1, 31]. */
+static MCUNET_ALWAYS_INLINE int32_t rq_fast(int32_t acc, int32_t m, int32_t e, int32_t rnd, int32_t zp) {
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
+  return __ssat(((__qadd(h, rnd) + (h >> 31)) >> e) + zp, 8);
+}
+
 #endif
 
 /* ---- CONV_2D via im2col of two output pixels ------------------------------- */
@@ -134,6 +171,20 @@ static void im2col_pixel(const mcunet_conv_params* p, const int8_t* input, int32
   const int32_t in_x0 = ox * p->stride_w - p->pad_left;
   const int32_t cin = p->in_c;
   int32_t ky, kx, ic;
+  if (dh == 1 && dw == 1 && in_y0 >= 0 && in_x0 >= 0 && in_y0 + p->kernel_h <= p->in_h &&
+      in_x0 + p->kernel_w <= p->in_w) {
+    /* Window inside the input: each kernel row is kernel_w * in_c
+     * contiguous bytes. */
+    const int32_t row_len = p->kernel_w * cin;
+    const int32_t zp = p->in_zp;
+    const int8_t* src = input + (in_y0 * p->in_w + in_x0) * cin;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+      for (ic = 0; ic < row_len; ++ic) col[ic] = (int16_t)(src[ic] - zp);
+      col += row_len;
+      src += p->in_w * cin;
+    }
+    return;
+  }
   for (ky = 0; ky < p->kernel_h; ++ky) {
     const int32_t iy = in_y0 + ky * dh;
     for (kx = 0; kx < p->kernel_w; ++kx) {
@@ -171,7 +222,7 @@ static MCUNET_ALWAYS_INLINE int32_t ld32_16(const int16_t* p) {
 /* Output channel oc of pixels px (col0) and px+1 (col1, if two). */
 static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const int8_t* w, const int32_t* bias,
                                              int32_t oc, int32_t depth, const int16_t* col0, const int16_t* col1,
-                                             int8_t* out0, int8_t* out1, const int two) {
+                                             int8_t* out0, int8_t* out1, const int two, const int fast) {
   int32_t acc0 = bias ? bias[oc] : 0;
   int32_t acc1 = acc0;
   int32_t k = 0;
@@ -189,11 +240,61 @@ static MCUNET_ALWAYS_INLINE void conv_dsp_oc(const mcunet_conv_params* p, const 
     acc0 += w[k] * col0[k];
     if (two) acc1 += w[k] * col1[k];
   }
-  {
+  if (fast) {
+    const int32_t m = p->multiplier[oc], e = -p->shift8[oc], rnd = (int32_t)1 << (e - 1), zp = p->out_zp;
+    const int8_t r0 = (int8_t)rq_fast(acc0, m, e, rnd, zp);
+    const int8_t r1 = two ? (int8_t)rq_fast(acc1, m, e, rnd, zp) : 0;
+    out0[oc] = r0;
+    if (two) out1[oc] = r1;
+  } else {
     const int8_t r0 = requant_dsp(acc0, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
     const int8_t r1 = two ? requant_dsp(acc1, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max) : 0;
     out0[oc] = r0;
     if (two) out1[oc] = r1;
+  }
+}
+
+/* Output channels oc, oc+1 of pixels px, px+1 for a pw_fast_ok layer: each
+ * column word loaded once for both channels, each weight word once for both
+ * pixels. */
+static MCUNET_ALWAYS_INLINE void conv_dsp_oc2(const mcunet_conv_params* p, const int8_t* wa, const int32_t* bias,
+                                              int32_t oc, int32_t depth, const int16_t* col0, const int16_t* col1,
+                                              int8_t* out0, int8_t* out1) {
+  const int8_t* wb = wa + depth;
+  int32_t a00 = bias ? bias[oc] : 0, a10 = bias ? bias[oc + 1] : 0;
+  int32_t a01 = a00, a11 = a10;
+  int32_t k = 0;
+  for (; k + 4 <= depth; k += 4) {
+    const int32_t va = ld32(wa + k), vb = ld32(wb + k);
+    const int32_t c0 = ld32_16(col0 + k), c0b = ld32_16(col0 + k + 2);
+    const int32_t c1 = ld32_16(col1 + k), c1b = ld32_16(col1 + k + 2);
+    const int32_t wa02 = __sxtb16(va), wa13 = sxtb16_ror8(va);
+    const int32_t wb02 = __sxtb16(vb), wb13 = sxtb16_ror8(vb);
+    a00 = __smlad(wa02, c0, a00);
+    a00 = __smlad(wa13, c0b, a00);
+    a01 = __smlad(wa02, c1, a01);
+    a01 = __smlad(wa13, c1b, a01);
+    a10 = __smlad(wb02, c0, a10);
+    a10 = __smlad(wb13, c0b, a10);
+    a11 = __smlad(wb02, c1, a11);
+    a11 = __smlad(wb13, c1b, a11);
+  }
+  for (; k < depth; ++k) {
+    a00 += wa[k] * col0[k];
+    a01 += wa[k] * col1[k];
+    a10 += wb[k] * col0[k];
+    a11 += wb[k] * col1[k];
+  }
+  {
+    const int32_t zp = p->out_zp;
+    const int32_t m0 = p->multiplier[oc], e0 = -p->shift8[oc], rnd0 = (int32_t)1 << (e0 - 1);
+    const int32_t m1 = p->multiplier[oc + 1], e1 = -p->shift8[oc + 1], rnd1 = (int32_t)1 << (e1 - 1);
+    const int8_t r00 = (int8_t)rq_fast(a00, m0, e0, rnd0, zp), r01 = (int8_t)rq_fast(a01, m0, e0, rnd0, zp);
+    const int8_t r10 = (int8_t)rq_fast(a10, m1, e1, rnd1, zp), r11 = (int8_t)rq_fast(a11, m1, e1, rnd1, zp);
+    out0[oc] = r00;
+    out0[oc + 1] = r10;
+    out1[oc] = r01;
+    out1[oc + 1] = r11;
   }
 }
 
@@ -203,6 +304,7 @@ static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const i
   const int32_t n = p->out_h * p->out_w;
   int16_t* col0 = scratch;
   int16_t* col1 = scratch + depth;
+  const int fast = pw_fast_ok(p, bias, depth);
   int32_t px, oc;
   for (px = 0; px < n; px += 2) {
     const int two = px + 1 < n;
@@ -213,9 +315,13 @@ static void conv2d_dsp(const mcunet_conv_params* p, const int8_t* input, const i
     if (two) {
       im2col_pixel(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, col1);
       im2col_pair_order(col1, depth);
-      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1);
+      oc = 0;
+      if (fast) {
+        for (; oc + 2 <= p->out_c; oc += 2) conv_dsp_oc2(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1);
+      }
+      for (; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 1, fast);
     } else {
-      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0);
+      for (oc = 0; oc < p->out_c; ++oc) conv_dsp_oc(p, weights + oc * depth, bias, oc, depth, col0, col1, out0, out1, 0, fast);
     }
   }
 }
@@ -430,8 +536,81 @@ static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8
   if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
 }
 
+#define PW_ASM_STEP \
+  "ldr %[t5], %[off2m]\n\t" \
+  "ldr %[t0], [%[pa]], #4\n\t" \
+  "sxtab16 %[t1], %[t5], %[t0]\n\t" \
+  "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t" \
+  "ldr %[t2], [%[pb]], #4\n\t" \
+  "sxtab16 %[t3], %[t5], %[t2]\n\t" \
+  "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t" \
+  "ldr %[t4], [%[pw0]], #4\n\t" \
+  "sxtb16 %[t5], %[t4]\n\t" \
+  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+  "smlad %[a00], %[t5], %[t1], %[a00]\n\t" \
+  "smlad %[a00], %[t4], %[t0], %[a00]\n\t" \
+  "smlad %[a01], %[t5], %[t3], %[a01]\n\t" \
+  "smlad %[a01], %[t4], %[t2], %[a01]\n\t" \
+  "ldr %[t4], [%[pw1]], #4\n\t" \
+  "sxtb16 %[t5], %[t4]\n\t" \
+  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+  "smlad %[a10], %[t5], %[t1], %[a10]\n\t" \
+  "smlad %[a10], %[t4], %[t0], %[a10]\n\t" \
+  "smlad %[a11], %[t5], %[t3], %[a11]\n\t" \
+  "smlad %[a11], %[t4], %[t2], %[a11]\n\t" \
+
+
+/* pw_dsp_two's common case for a pw_fast_ok layer with a bias: in_c a
+ * multiple of 4, output channels in pairs (npairs > 0); every per-pair
+ * pointer advances, nothing is recomputed from an index. */
+static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
+                        const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
+                        int32_t npairs, int32_t off2, int32_t zp) {
+  const int8_t* const end = x0 + a;
+  do {
+    int32_t acc00 = bias[0], acc10 = bias[1];
+    int32_t acc01 = acc00, acc11 = acc10;
+    const int8_t* pa = x0;
+    const int8_t* pb = x1;
+    const int8_t* pw0 = w;
+    const int8_t* pw1 = w + a;
+    int32_t t0, t1, t2, t3, t4, t5 = a & 4;
+    __asm__ volatile(
+        "cmp %[t5], #0\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" PW_ASM_STEP "2:\n\t" PW_ASM_STEP
+        "ldr %[t5], %[endm]\n\t"
+        "cmp %[pa], %[t5]\n\t"
+        "bne 1b\n\t"
+        : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
+          [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+          [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
+        : [off2m] "m"(off2), [endm] "m"(end)
+        : "cc", "memory");
+    w = pw1; /* = w + 2a: the next pair's rows */
+    {
+      const int32_t m0 = mult[0], m1 = mult[1];
+      const int32_t e0 = -sh8[0], e1 = -sh8[1];
+      const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
+      const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
+      const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
+      const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
+      const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
+      out0[0] = (int8_t)r00;
+      out0[1] = (int8_t)r10;
+      out1[0] = (int8_t)r01;
+      out1[1] = (int8_t)r11;
+    }
+    bias += 2;
+    mult += 2;
+    sh8 += 2;
+    out0 += 2;
+    out1 += 2;
+  } while (--npairs > 0);
+}
+
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
-                       const int32_t* bias, int8_t* out0, int8_t* out1) {
+                       const int32_t* bias, int8_t* out0, int8_t* out1, const int fast) {
   int32_t oc = 0;
   if ((p->in_c & 3) == 0 && p->in_c > 0) {
     /* The common case, with the per-pair state in locals. */
@@ -439,6 +618,10 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
     const int32_t off2 = dup16(-p->in_zp);
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const int32_t* const mult = p->multiplier;
+    if (fast && bias && b >= 2) {
+      pw_two_fast(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, off2, zp);
+      oc = b & ~1;
+    }
     for (; oc + 2 <= b; oc += 2) {
       int32_t acc00 = bias ? bias[oc] : 0, acc10 = bias ? bias[oc + 1] : 0;
       int32_t acc01 = acc00, acc11 = acc10;
@@ -447,9 +630,35 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
       const int8_t* pw0 = weights + oc * a;
       const int8_t* pw1 = pw0 + a;
       const int8_t* const end = x0 + a;
-      int32_t t0, t1, t2, t3, t4, t5;
+      int32_t t0, t1, t2, t3, t4, t5 = a & 4;
       __asm__ volatile(
+          /* two 4-channel steps per iteration (one end test per 8 channels);
+           * an odd number of steps enters at the second */
+          "cmp %[t5], #0\n\t"
+          "bne 2f\n\t"
           "1:\n\t"
+          "ldr %[t5], %[off2m]\n\t"
+          "ldr %[t0], [%[pa]], #4\n\t"
+          "sxtab16 %[t1], %[t5], %[t0]\n\t"
+          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
+          "ldr %[t2], [%[pb]], #4\n\t"
+          "sxtab16 %[t3], %[t5], %[t2]\n\t"
+          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
+          "ldr %[t4], [%[pw0]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
+          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
+          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
+          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
+          "ldr %[t4], [%[pw1]], #4\n\t"
+          "sxtb16 %[t5], %[t4]\n\t"
+          "sxtb16 %[t4], %[t4], ror #8\n\t"
+          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
+          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
+          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
+          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
+          "2:\n\t"
           "ldr %[t5], %[off2m]\n\t"
           "ldr %[t0], [%[pa]], #4\n\t"
           "sxtab16 %[t1], %[t5], %[t0]\n\t"
@@ -476,10 +685,22 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
           "bne 1b\n\t"
           : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
             [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
           : [off2m] "m"(off2), [endm] "m"(end)
           : "cc", "memory");
-      {
+      if (fast) {
+        const int32_t m0 = mult[oc], m1 = mult[oc + 1];
+        const int32_t e0 = -p->shift8[oc], e1 = -p->shift8[oc + 1];
+        const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
+        const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
+        const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
+        const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
+        const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
+        out0[oc] = (int8_t)r00;
+        out0[oc + 1] = (int8_t)r10;
+        out1[oc] = (int8_t)r01;
+        out1[oc + 1] = (int8_t)r11;
+      } else {
         const int32_t m0 = mult[oc], s0 = mcunet_conv_shift(p, oc), m1 = mult[oc + 1];
         const int32_t s1 = mcunet_conv_shift(p, oc + 1);
         const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
@@ -516,6 +737,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t step = order == MCUNET_ORDER_REVERSE ? -1 : 1;
+  const int fast = pw_fast_ok(p, bias, p->in_c);
   int32_t i = 0;
   while (i < n) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
@@ -530,7 +752,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
           memcpy(scratch, in_x, (size_t)a);
           x0 = scratch;
         }
-        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y);
+        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y, fast);
         i += 2;
         continue;
       }
@@ -658,66 +880,135 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
 }
 
 #if defined(MCUNET_USE_DSP)
-/* In-place depthwise, stride 1, when the scratch holds a whole input plane
- * (in_h * in_w <= out_h * out_w, i.e. SAME padding): channel c is gathered
- * into scratch, then its outputs are computed from the contiguous plane and
- * stored straight into its slots (bytes (y*out_w + x)*C + c, read no more).
- * Two horizontally adjacent outputs at a time: per kernel row, one or two
- * unaligned words give inputs i0..i7, widened with the offset by SXTAB16
- * into E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
+/* Depthwise k x k (3, 5, 7), stride 1 or 2, dilation 1, in place or out of
+ * place, per channel c from a ring of padded input rows on the stack:
+ *   - the ring holds the K input rows of channel c that one output row reads,
+ *     padded to rw bytes with in_zp (so x - in_zp = 0 outside the input: no
+ *     bounds checks at all), each row stored twice (slots s and s + K) so the
+ *     K rows of output row oy are contiguous at ring + (oy*S mod K) * rw;
+ *   - each input row of channel c is gathered once (stride C reads);
+ *   - outputs are requantised and stored straight into channel c's slots.
+ * In place that is safe when every slot written by output row oy belongs to
+ * an input row gathered already (checked for the layer up front; else the
+ * caller takes the per-channel path through the scratch): slot j = y*OW + x
+ * is byte j*C + c, input pixel j, row j / W.
+ * The products use the raw inputs (SXTB16) and the accumulator starts at
+ * bias - in_zp * sum(w): the same int32 sum as sum w (x - in_zp), and a pad
+ * byte (= in_zp) adds w in_zp - w in_zp = 0 to it.
+ * Stride 1: two outputs per step, one or two unaligned words per kernel row
+ * give inputs i0..i7, widened by SXTB16 into
+ * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
- * (SMLAD for pairs, SMLABB/SMLABT for single products; w_j = 0 for j >= K).
- * Windows clipped by the left/right border use the scalar loop. */
+ * Stride 2: one output per step, out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ * (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single products).
+ * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
+ * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
+ * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
+#define DW_RQ(acc) \
+  (fast ? (int8_t)rq_fast((acc), mult, e, rnd, zp) : requant_slow((acc), mult, shift, zp, lo, hi))
+#define DW_RW_MAX(K) ((K) == 3 ? 56 : ((K) == 5 ? 40 : 36))
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
 
-static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p, int8_t* buffer,
-                                                     const int8_t* weights, const int32_t* bias, int8_t* plane,
-                                                     const int32_t K) {
+/* Channel values s[0], s[C], ... s[(W-1)C] to d[0..W-1] (and d[dup..dup+W-1]
+ * when dup != 0). */
+static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const int32_t dup, const int32_t W,
+                                               const int32_t C) {
+  int32_t x = 0;
+  for (; x + 2 <= W; x += 2) {
+    const int8_t v0 = s[0], v1 = s[C];
+    d[x] = v0;
+    d[x + 1] = v1;
+    if (dup) {
+      d[dup + x] = v0;
+      d[dup + x + 1] = v1;
+    }
+    s += 2 * C;
+  }
+  if (x < W) {
+    d[x] = s[0];
+    if (dup) d[dup + x] = s[0];
+  }
+}
+
+static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
+                                            const int8_t* weights, const int32_t* bias, const int in_place,
+                                            int8_t* ring, const int32_t K, const int32_t S) {
   const int32_t C = p->in_c, H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
   const int32_t pt = p->pad_top, pl = p->pad_left;
-  const int32_t off = -p->in_zp, off2 = dup16(-p->in_zp);
+  const int32_t wp = (OW - 1) * S + K;
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-  const int32_t nbytes = K == 3 ? 4 : 8;
-  const int32_t plane_n = H * W;
-  int32_t c, i, oy, ox, ky, kx;
+  const int8_t pad = (int8_t)p->in_zp;
+  int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
+  int32_t c, i, oy, ox, ky;
+  int32_t hp = (OH - 1) * S + K, plane, fast;
+  rw = (rw + 3) & ~3;
+  plane = hp * rw <= 2 * K * DW_RW_MAX(K);
+  if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
+      p->stride_w != S || p->kernel_h != K || p->kernel_w != K || OH <= 0 || OW <= 0 || W <= 0 || C <= 0) {
+    return 0;
+  }
+  fast = pw_fast_ok(p, bias, K * K);
+  if (in_place) {
+    for (oy = 0; oy < OH; ++oy) {
+      const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
+      if (g < H - 1 && ((oy + 1) * OW - 1) / W > g) return 0;
+    }
+  }
+  for (i = 0; i < (plane ? hp : 2 * K) * rw; ++i) ring[i] = pad;
   for (c = 0; c < C; ++c) {
-    int8_t wk[49];
     int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
-    const int32_t b = bias ? bias[c] : 0;
-    for (i = 0; i < plane_n; ++i) plane[i] = buffer[i * C + c];
+    const int32_t e = -shift, rnd = fast ? (int32_t)1 << (e - 1) : 0;
+    int32_t b = bias ? bias[c] : 0; /* - in_zp * (sum of the K*K weights), below */
+    const int8_t* in = input + c;
+    int8_t* out = output + c;
+    int32_t next = 0; /* next padded row to gather */
     for (ky = 0; ky < K; ++ky) {
-      for (kx = 0; kx < K; ++kx) wk[ky * K + kx] = weights[(ky * K + kx) * C + c];
-    }
-    for (ky = 0; ky < K; ++ky) {
-      const int8_t* r = wk + ky * K;
-      const int32_t r3 = K > 3 ? r[3] : 0, r4 = K > 4 ? r[4] : 0, r5 = K > 5 ? r[5] : 0, r6 = K > 6 ? r[6] : 0;
-      wE[ky] = pack16(r[0], r[2]);
-      wO[ky] = pack16(r[1], r3);
+      const int8_t* r = weights + ky * K * C + c;
+      const int32_t r0 = r[0], r1 = r[C], r2 = r[2 * C];
+      const int32_t r3 = K > 3 ? r[3 * C] : 0, r4 = K > 4 ? r[4 * C] : 0;
+      const int32_t r5 = K > 5 ? r[5 * C] : 0, r6 = K > 6 ? r[6 * C] : 0;
+      b -= p->in_zp * (r0 + r1 + r2 + r3 + r4 + r5 + r6);
+      wE[ky] = pack16(r0, r2);
+      wO[ky] = pack16(r1, r3);
       wE1[ky] = pack16(r4, r6);
-      w1[ky] = r[1];
+      w1[ky] = r1;
       w3[ky] = r3;
       w4[ky] = r4;
       w5[ky] = r5;
     }
+    if (plane) {
+      /* The whole padded plane fits: each input row once, pad rows stay pad. */
+      for (i = 0; i < H && i + pt < hp; ++i) dw_gather_row(in + i * W * C, ring + (i + pt) * rw + pl, 0, W, C);
+    }
     for (oy = 0; oy < OH; ++oy) {
-      const int32_t iy0 = oy - pt;
-      const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
-      const int32_t ky1 = H - iy0 < K ? H - iy0 : K;
-      const int32_t last_row_end = (iy0 + ky1 - 1) * W; /* start of the last input row read */
-      int8_t* out = buffer + (oy * OW) * C + c;
-      ox = 0;
-      while (ox < OW) {
-        const int32_t ix0 = ox - pl;
-        if (ox + 1 < OW && ix0 >= 0 && ix0 + K + 1 <= W && last_row_end + ix0 + nbytes <= plane_n) {
+      const int8_t* rows;
+      int8_t* o = out + oy * OW * C;
+      if (plane) {
+        rows = ring + oy * S * rw;
+      } else {
+        for (; next < oy * S + K; ++next) {
+          int8_t* d0 = ring + (next % K) * rw + pl;
+          const int32_t r = next - pt;
+          if (r < 0 || r >= H) {
+            for (i = 0; i < W; ++i) d0[i] = d0[i + K * rw] = pad;
+          } else {
+            dw_gather_row(in + r * W * C, d0, K * rw, W, C);
+          }
+        }
+        rows = ring + ((oy * S) % K) * rw;
+      }
+      if (S == 1) {
+        for (ox = 0; ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
-          for (ky = ky0; ky < ky1; ++ky) {
-            const int8_t* row = plane + (iy0 + ky) * W + ix0;
+          const int8_t* row = rows + ox;
+#pragma GCC unroll 7
+          for (ky = 0; ky < K; ++ky, row += rw) {
             const int32_t v0 = ld32(row);
-            const int32_t E = __sxtab16(off2, v0), O = sxtab16_ror8(off2, v0);
+            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
             acc0 = __smlad(E, wE[ky], acc0);
             acc1 = __smlad(O, wE[ky], acc1);
             acc1 = __smlabt(w1[ky], E, acc1);
@@ -725,7 +1016,7 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
               acc0 = __smlabb(w1[ky], O, acc0);
             } else {
               const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtab16(off2, v1), O1 = sxtab16_ror8(off2, v1);
+              const int32_t E1 = __sxtb16(v1), O1 = sxtb16_ror8(v1);
               acc0 = __smlad(O, wO[ky], acc0);
               acc1 = __smlabb(w3[ky], E1, acc1);
               if (K == 5) {
@@ -740,36 +1031,65 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
             }
           }
           {
-            const int8_t r0 = requant_dsp(acc0, mult, shift, zp, lo, hi);
-            const int8_t r1 = requant_dsp(acc1, mult, shift, zp, lo, hi);
-            out[ox * C] = r0;
-            out[(ox + 1) * C] = r1;
+            const int8_t q0 = DW_RQ(acc0);
+            const int8_t q1 = DW_RQ(acc1);
+            o[ox * C] = q0;
+            if (ox + 1 < OW) o[(ox + 1) * C] = q1;
           }
-          ox += 2;
-        } else {
-          const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-          const int32_t kx1 = W - ix0 < K ? W - ix0 : K;
+        }
+      } else {
+        for (ox = 0; ox < OW; ++ox) {
           int32_t acc = b;
-          for (ky = ky0; ky < ky1; ++ky) {
-            const int8_t* row = plane + (iy0 + ky) * W + ix0;
-            for (kx = kx0; kx < kx1; ++kx) acc += wk[ky * K + kx] * (row[kx] + off);
+          const int8_t* row = rows + 2 * ox;
+#pragma GCC unroll 7
+          for (ky = 0; ky < K; ++ky, row += rw) {
+            const int32_t v0 = ld32(row);
+            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
+            acc = __smlad(E, wE[ky], acc);
+            if (K == 3) {
+              acc = __smlabb(w1[ky], O, acc);
+            } else {
+              const int32_t v1 = ld32(row + 4);
+              const int32_t E1 = __sxtb16(v1);
+              acc = __smlad(O, wO[ky], acc);
+              if (K == 5) {
+                acc = __smlabb(w4[ky], E1, acc);
+              } else {
+                acc = __smlad(E1, wE1[ky], acc);
+                acc = __smlabb(w5[ky], sxtb16_ror8(v1), acc);
+              }
+            }
           }
-          out[ox * C] = requant_dsp(acc, mult, shift, zp, lo, hi);
-          ox += 1;
+          o[ox * C] = DW_RQ(acc);
         }
       }
     }
   }
+  return 1;
 }
-#endif
-
-#if defined(MCUNET_USE_DSP)
-#define DW_PLANE_OK(p, S) \
-  ((S) == 1 && (p)->stride_h == 1 && (p)->stride_w == 1 && (p)->in_h * (p)->in_w <= (p)->out_h * (p)->out_w)
-#define DW_PLANE(p, buffer, weights, bias, scratch, K) dw_inplace_s1_plane(p, buffer, weights, bias, scratch, K)
+#define MCUNET_DEFINE_DW_ROWS(K, S)                                                                            \
+  static int dw_rows_k##K##s##S(const mcunet_conv_params* p, const int8_t* input, int8_t* output,             \
+                                const int8_t* weights, const int32_t* bias, int in_place) {                   \
+    int8_t ring[2 * K * DW_RW_MAX(K)];                                                                         \
+    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, S);                                     \
+  }
+MCUNET_DEFINE_DW_ROWS(3, 1)
+MCUNET_DEFINE_DW_ROWS(3, 2)
+MCUNET_DEFINE_DW_ROWS(5, 1)
+MCUNET_DEFINE_DW_ROWS(5, 2)
+MCUNET_DEFINE_DW_ROWS(7, 1)
+MCUNET_DEFINE_DW_ROWS(7, 2)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K##s##S(p, in, out, w, b, inplace)
 #else
-#define DW_PLANE_OK(p, S) 0
-#define DW_PLANE(p, buffer, weights, bias, scratch, K) ((void)0)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
+#endif
+/* With the DSP rows kernel the per-channel fallback (rows wider than
+ * DW_RW_MAX, or an in-place order it cannot keep) is the generic one: less
+ * code, and never taken for the models here. */
+#if defined(MCUNET_USE_DSP)
+#define DW_FALLBACK(K, S) dw_channel_generic
+#else
+#define DW_FALLBACK(K, S) dw_channel_k##K##s##S
 #endif
 #define MCUNET_DEFINE_DW(K, S)                                                                                  \
   static void dw_channel_k##K##s##S(const mcunet_conv_params* p, const int8_t* in, const int8_t* weights,       \
@@ -778,15 +1098,13 @@ static MCUNET_ALWAYS_INLINE void dw_inplace_s1_plane(const mcunet_conv_params* p
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_k##K##s##S(const mcunet_conv_params* p, const int8_t* input,                    \
                                            const int8_t* weights, const int32_t* bias, int8_t* output) {        \
-    dw_out_of_place(p, input, weights, bias, output, dw_channel_k##K##s##S);                                    \
+    if (DW_ROWS(K, S, p, input, output, weights, bias, 0)) return;                                              \
+    dw_out_of_place(p, input, weights, bias, output, DW_FALLBACK(K, S));                                        \
   }                                                                                                             \
   void mcunet_depthwise_conv_s8_inplace_k##K##s##S(const mcunet_conv_params* p, int8_t* buffer,                 \
                                                    const int8_t* weights, const int32_t* bias, int8_t* scratch) { \
-    if (DW_PLANE_OK(p, S)) {                                                                                    \
-      DW_PLANE(p, buffer, weights, bias, scratch, K);                                                           \
-      return;                                                                                                   \
-    }                                                                                                           \
-    dw_in_place(p, buffer, weights, bias, scratch, dw_channel_k##K##s##S);                                      \
+    if (DW_ROWS(K, S, p, buffer, buffer, weights, bias, 1)) return;                                             \
+    dw_in_place(p, buffer, weights, bias, scratch, DW_FALLBACK(K, S));                                          \
   }
 
 MCUNET_DEFINE_DW(3, 1)
@@ -829,7 +1147,54 @@ void mcunet_depthwise_conv_s8_inplace(const mcunet_conv_params* p, int8_t* buffe
 #else
 #define ADD_MBQM(x, m, s) mcunet_multiply_by_quantized_multiplier_smaller_than_one_exp((x), (m), (s))
 #endif
+#if defined(MCUNET_USE_DSP)
+/* SRDHM(x, M) for |x| < 2^30: SMMULR(2x, M), exact (see rq_fast). */
+static MCUNET_ALWAYS_INLINE int32_t srdhm_small(int32_t x, int32_t m) {
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"((int32_t)((uint32_t)x << 1)), "r"(m));
+  return h;
+}
+/* RoundingDivideByPOT(h, e), 0 <= e <= 31, for |h| < 2^30: (h + rnd + [h < 0 and e > 0]) >> e
+ * with rnd = 2^(e-1) (0 for e = 0) and neg = -1 for e > 0 (0 for e = 0). */
+static MCUNET_ALWAYS_INLINE int32_t rdbpot_small(int32_t h, int32_t e, int32_t rnd, int32_t neg) {
+  return (h + rnd + ((h >> 31) & neg)) >> e;
+}
+/* ADD with every intermediate below 2^30 in magnitude: (x - zp) 2^left_shift
+ * with left_shift <= 21 is below 2^29, and so are the two rescaled inputs
+ * (multipliers < 2^31, shifts <= 0) and their sum (< 2^30). Returns 0 when
+ * the parameters are outside that range. */
+static int add_dsp(const mcunet_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  const int32_t ls = p->left_shift;
+  const int32_t zp1 = p->in1_zp, m1 = p->in1_multiplier, e1 = -p->in1_shift;
+  const int32_t zp2 = p->in2_zp, m2 = p->in2_multiplier, e2 = -p->in2_shift;
+  const int32_t mo = p->out_multiplier, eo = -p->out_shift, zpo = p->out_zp;
+  const int32_t lo = p->act_min, hi = p->act_max, n = p->size;
+  const int32_t rnd1 = e1 > 0 ? (int32_t)1 << (e1 - 1) : 0, neg1 = e1 > 0 ? -1 : 0;
+  const int32_t rnd2 = e2 > 0 ? (int32_t)1 << (e2 - 1) : 0, neg2 = e2 > 0 ? -1 : 0;
+  const int32_t rndo = eo > 0 ? (int32_t)1 << (eo - 1) : 0, nego = eo > 0 ? -1 : 0;
+  const int full = lo == -128 && hi == 127;
+  int32_t i;
+  if (ls < 0 || ls > 21 || e1 < 0 || e1 > 31 || e2 < 0 || e2 > 31 || eo < 0 || eo > 31 || m1 < 0 || m2 < 0 ||
+      mo < 0) {
+    return 0;
+  }
+  for (i = 0; i < n; ++i) {
+    const int32_t x1 = input1[i];
+    const int32_t x2 = input2[i];
+    const int32_t r1 = rdbpot_small(srdhm_small((int32_t)((uint32_t)(x1 - zp1) << ls), m1), e1, rnd1, neg1);
+    const int32_t r2 = rdbpot_small(srdhm_small((int32_t)((uint32_t)(x2 - zp2) << ls), m2), e2, rnd2, neg2);
+    const int32_t raw = rdbpot_small(srdhm_small(r1 + r2, mo), eo, rndo, nego) + zpo;
+    output[i] = (int8_t)(full ? __ssat(raw, 8) : mcunet_clamp_i32(raw, lo, hi));
+  }
+  return 1;
+}
+#endif
+
 void mcunet_add_s8(const mcunet_add_params* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+#if defined(MCUNET_USE_DSP)
+  if (add_dsp(p, input1, input2, output)) return;
+#endif
+  {
   /* Parameters in locals: the int8 stores may alias *p. */
   const int32_t scale = (int32_t)1 << p->left_shift;
   const int32_t zp1 = p->in1_zp, m1 = p->in1_multiplier, s1 = p->in1_shift;
@@ -844,6 +1209,7 @@ void mcunet_add_s8(const mcunet_add_params* p, const int8_t* input1, const int8_
     const int32_t r2 = ADD_MBQM((x2 - zp2) * scale, m2, s2);
     const int32_t raw = ADD_MBQM(r1 + r2, mo, so) + zpo;
     output[i] = (int8_t)mcunet_clamp_i32(raw, lo, hi);
+  }
   }
 }
 

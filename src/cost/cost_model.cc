@@ -74,10 +74,10 @@ ParamCounts CountGraph(const Graph& g) {
 namespace code_size {
 constexpr int64_t kRuntime = 3168;         // start-up, vectors, main's report, console, memcpy/memset
 constexpr int64_t kPerOp = 110;            // its params struct + its call in <prefix>_invoke
-constexpr int64_t kConv = 1520;            // im2col + SMLAD conv, per kernel size used
-constexpr int64_t kPointwise = 4582;       // forward/reverse, pairs of pixels and channels
-constexpr int64_t kDepthwise = 3103;       // per kernel size used (stride 1 plane + stride 2 variants)
-constexpr int64_t kAdd = 580;
+constexpr int64_t kConv = 2356;            // im2col + SMLAD conv, per kernel size used
+constexpr int64_t kPointwise = 5418;       // forward/reverse, pairs of pixels and channels, SMMULR tiles
+constexpr int64_t kDepthwise = 3808;       // per kernel size used (padded-row kernels, stride 1 and 2)
+constexpr int64_t kAdd = 870;
 constexpr int64_t kPool = 240;             // MEAN / AVERAGE_POOL_2D with its requantisation
 constexpr int64_t kFullyConnected = 272;
 constexpr int64_t kOther = 256;
