@@ -14,6 +14,7 @@ void RegisterSearch(CLI::App& app);
 void RegisterReport(CLI::App& app);
 void RegisterCodegen(CLI::App& app);  // codegen, run-host
 void RegisterFirmware(CLI::App& app);  // firmware, qemu
+void RegisterRun(CLI::App& app);       // run: the whole pipeline (python/mcunet/pipeline.py)
 
 // Exit status a command wants when it succeeds (e.g. a firmware's status).
 int& ExitStatus();

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   mcunet::cli::RegisterReport(app);
   mcunet::cli::RegisterCodegen(app);
   mcunet::cli::RegisterFirmware(app);
+  mcunet::cli::RegisterRun(app);
 
   try {
     app.parse(argc, argv);
