@@ -305,10 +305,7 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     seed = cfg["seed"]
     t_start = time.time()
 
-    # The board name is checked by the C++ side (with a suggestion on typos).
-    runner.cmd("check", ["boards", "--json"], capture=True)
-    board_info = json.loads(runner.cmd("check", ["cost", "--arch", source_dir() / "tests/data/zoo/mcunet-5fps_imagenet.json",
-                                                 "--board", b, "--json"], capture=True))
+    # An unknown board name is an error (with a suggestion) from the first stage's C++ side.
 
     # 1. Search-space optimisation (TinyNAS stage 1).
     def do_sweep(d: Path) -> Dict[str, Any]:
@@ -439,7 +436,8 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     firmware = runner.stage("firmware", {"codegen": runner.keys["codegen"], "cfg": cfg["firmware"]}, do_firmware)
 
     # 8. The report.
-    report = _report(runner, cfg, sweep, supernet, search, finetune, quant, codegen, firmware, board_info)
+    report = _report(runner, cfg, sweep, supernet, search, finetune, quant, codegen, firmware)
+    report["plots"], report["plot_errors"] = _plots(outp, b, sweep, search, quant, supernet)
     report["total_seconds"] = time.time() - t_start
     (outp / "report.json").write_text(json.dumps(report, indent=2))
     _write_markdown(outp, report)
@@ -470,7 +468,7 @@ def _fmt_pct(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
 
-def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codegen, firmware, board_info):
+def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codegen, firmware):
     te, tf = codegen["costs"]["tinyengine"], codegen["costs"]["tflm"]
     mem = firmware["runs"][0]["memory"] if firmware["runs"] else {}
     acc = quant["accuracy"]
@@ -500,6 +498,42 @@ def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codeg
     }
 
 
+def _plots(out: Path, board: str, sweep, search, quant, supernet):
+    """The report's figures as PNG files in OUT; returns (names written, errors by name)."""
+    import csv as _csv
+    import mcunet
+    import mcunet.plot as mplot
+    written: List[str] = []
+    errors: Dict[str, str] = {}
+
+    def save(name: str, make: Callable[[], Any]) -> None:
+        try:
+            make().savefig(out / name, dpi=110)
+            written.append(name)
+        except Exception as e:  # a figure must not lose the report; the error is reported in it
+            errors[name] = f"{type(e).__name__}: {e}"
+
+    sw = json.loads((Path(sweep["space"]).parent / "sweep.json").read_text())
+    case = next(c for c in sw["cases"] if c["planner"] == "tinyengine")
+    cdfs = {s["label"]: s["cdf_macs"] for s in case["subspaces"] if s.get("cdf_macs")}
+    save("flops_cdf.png", lambda: mplot.flops_cdf(cdfs, title=f"FLOPs CDF of fitting networks, {board}"))
+    save("memory_winner.png", lambda: mplot.memory_per_op(quant["tflite"], board=board,
+                                                          title="winner: arena per op, tinyengine vs tflm"))
+    hist_csv = Path(search["best_arch"]).parent / "history.csv"
+
+    def history() -> List[Dict[str, float]]:
+        with open(hist_csv) as f:
+            rows = [r for r in _csv.DictReader(f) if r.get("failed", "0") in ("0", "false", "False")]
+        return [{k: float(v) for k, v in r.items() if k in ("peak_sram_bytes", "fitness", "generation", "macs")}
+                for r in rows]
+
+    save("pareto_sram.png", lambda: mplot.pareto(history(), x="peak_sram_bytes", y="fitness"))
+    save("evolution.png", lambda: mplot.evolution_progress(history()))
+    curve = Path(supernet["checkpoint"]).parent / "training_curve.csv"
+    save("training_curve.png", lambda: mplot.training_curve(curve, title="supernet training"))
+    return written, errors
+
+
 def _write_markdown(out: Path, r: Dict[str, Any]) -> None:
     lines = [f"# mcunet run on {r['board']}", "",
              f"Sub-space: **{r['subspace']['chosen']}** ({r['subspace']['why']}).", "",
@@ -521,10 +555,43 @@ def _write_markdown(out: Path, r: Dict[str, Any]) -> None:
     lines += ["", "| stage | seconds |", "|---|---|"]
     for s, t in r["stage_seconds"].items():
         lines.append(f"| {s} | {t:.1f}{' (skipped, from an earlier run)' if s in r['skipped'] else ''} |")
-    lines += ["", "Winner architecture: `winner` in report.json."]
+    lines += ["", "Winner architecture: `winner` in report.json.", ""]
+    lines += [f"![{p}]({p})" for p in r.get("plots", [])]
+    for name, err in r.get("plot_errors", {}).items():
+        lines.append(f"- figure {name} could not be drawn: {err}")
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    body = "\n".join(f"<p>{html.escape(l)}</p>" for l in lines)
-    (out / "report.html").write_text(f"<!doctype html><meta charset=utf-8><title>mcunet run</title>{body}\n")
+    (out / "report.html").write_text(_markdown_to_html(lines))
+
+
+def _markdown_to_html(lines: List[str]) -> str:
+    """The report's small markdown subset (headings, tables, images, paragraphs) as HTML."""
+    out = ["<!doctype html><meta charset=utf-8><title>mcunet run</title>",
+           "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+           "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}img{max-width:100%}</style>"]
+    table: List[List[str]] = []
+
+    def flush() -> None:
+        if table:
+            head, rows = table[0], [r for r in table[2:]]
+            out.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr>" +
+                       "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) +
+                       "</table>")
+            table.clear()
+
+    for line in lines:
+        if line.startswith("|"):
+            table.append([c.strip() for c in line.strip("|").split("|")])
+            continue
+        flush()
+        if line.startswith("# "):
+            out.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("![") and "](" in line:
+            src = line[line.index("](") + 2:-1]
+            out.append(f'<p><img src="{html.escape(src)}" alt="{html.escape(src)}"></p>')
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    return "\n".join(out) + "\n"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
