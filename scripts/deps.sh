@@ -10,6 +10,7 @@ MCUNET_APT_PACKAGES=(
   zlib1g-dev libstb-dev dataset-fashion-mnist
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib
+  python3-nbclient python3-nbformat python3-ipykernel python3-tqdm
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 )
 

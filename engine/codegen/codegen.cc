@@ -282,7 +282,7 @@ void Emitter::EmitConvParams(const std::string& name, const ConvFields& f, const
   data_ += "    " + Str(f.pad_top) + ", " + Str(f.pad_left) + ",  /* pad top, left */\n";
   data_ += "    " + Str(f.in_zp) + ", " + Str(f.out_zp) + ", " + Str(f.act_min) + ", " + Str(f.act_max) +
            ",  /* zero points in, out; activation min, max */\n";
-  data_ += "    " + mult + ", " + shift + "};\n";
+  data_ += "    " + mult + ", 0, " + shift + "};  /* multiplier, shift (int32, unused), shift8 */\n";
 }
 
 // ---- Plan checks ---------------------------------------------------------------
@@ -442,7 +442,8 @@ void Emitter::EmitConvLike(int k) {
   const std::vector<float> ws = WeightScales(k, op.inputs[1], out_c);
   QuantizeConvMultipliers(Scale(in), ws, Scale(out), &mult, &shift);
   EmitInt32Array(prefix + "_multiplier", mult);
-  EmitInt32Array(prefix + "_shift", shift);
+  // Shifts are in [-31, 30]: one byte each (mcunet_conv_params::shift8).
+  EmitInt8Array(prefix + "_shift", std::vector<uint8_t>(shift.begin(), shift.end()));
   const ActivationRange act = QuantizedActivationRange(op.activation, Scale(out), Zp(out));
   const ConvFields f{is[1],       is[2],       is[3],       os[1],       os[2],         os[3],
                      op.kernel_h, op.kernel_w, op.stride_h, op.stride_w, op.dilation_h, op.dilation_w,

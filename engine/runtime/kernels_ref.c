@@ -42,7 +42,7 @@ void mcunet_ref_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, cons
         }
         if (bias) acc += bias[oc];
         output[(oy * p->out_w + ox) * p->out_c + oc] =
-            requantize_to_s8(acc, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+            requantize_to_s8(acc, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
       }
     }
   }
@@ -77,7 +77,7 @@ void mcunet_ref_depthwise_conv2d_s8(const mcunet_conv_params* p, const int8_t* i
           }
           if (bias) acc += bias[oc];
           output[(oy * p->out_w + ox) * p->out_c + oc] =
-              requantize_to_s8(acc, p->multiplier[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+              requantize_to_s8(acc, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
         }
       }
     }

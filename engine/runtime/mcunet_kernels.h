@@ -49,8 +49,16 @@ typedef struct mcunet_conv_params {
   int32_t in_zp, out_zp;
   int32_t act_min, act_max;
   const int32_t* multiplier; /* [out_c] */
-  const int32_t* shift;      /* [out_c] */
+  const int32_t* shift;      /* [out_c]; unused when shift8 is set */
+  /* [out_c] the same shifts as int8 ([-31, 30] fits), 1 byte of Flash per
+   * channel instead of 4: what the generated code uses (shift = NULL). */
+  const int8_t* shift8;
 } mcunet_conv_params;
+
+/* The requantisation shift of output channel c. */
+static inline int32_t mcunet_conv_shift(const mcunet_conv_params* p, int32_t c) {
+  return p->shift8 ? (int32_t)p->shift8[c] : p->shift[c];
+}
 
 /* ADD (same shapes, no broadcast), TF-Lite Micro's scheme: left_shift 20,
  * in*_multiplier/shift = QuantizeMultiplierSmallerThanOneExp(s_i / (2 max(s1, s2))),

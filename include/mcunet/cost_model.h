@@ -35,7 +35,7 @@ ParamCounts CountGraph(const Graph& g);
 struct FlashBreakdown {
   int64_t weight_bytes = 0;  // int8 weights, 1 byte each
   int64_t bias_bytes = 0;    // int32 bias per output channel
-  int64_t quant_bytes = 0;   // int32 multiplier + int32 shift per channel
+  int64_t quant_bytes = 0;   // int32 multiplier + int8 shift per channel
   int64_t code_bytes = 0;    // runtime + one term per kernel kind used
   int64_t total() const {
     return weight_bytes + bias_bytes + quant_bytes + code_bytes;

@@ -34,10 +34,16 @@
 //    "evaluator": {"kind": "macs"},          // or table / synthetic
 //    "algorithm": "evolution",               // or "random" (baseline)
 //    "population_size": 100, "parent_ratio": 0.2, "mutation_ratio": 0.5,
-//    "mutate_prob": 0.1, "generations": 30, "seed": 0}
+//    "mutate_prob": 0.1, "generations": 30, "seed": 0,
+//    "on_evaluator_error": "continue"}       // or "stop"
 //
 // A missing constraint takes its default ("board" for peak SRAM and Flash,
 // none for latency); null or "none" removes it.
+//
+// An evaluator that throws marks its candidates as failed (the message kept
+// in the history, the search goes on: "continue"), or stops the search with
+// an Error naming the candidate ("stop"). NaN fitness is always a failure
+// that the search records.
 #pragma once
 
 #include <cstdint>
@@ -116,6 +122,9 @@ struct EvolutionConfig {
   // (almost) nothing fits.
   int64_t max_initial_attempts = 20000;
   std::string latency_calibration;  // "" = LatencyModel::Default()
+  // "continue": record an evaluator's exception as a failed candidate;
+  // "stop": rethrow it (as Error) and stop the search.
+  std::string on_evaluator_error = "continue";
 
   EvolutionConfig();
   int num_parents() const;

@@ -30,7 +30,7 @@ import os as _os
 from pathlib import Path as _Path
 from typing import List as _List, Union as _Union
 
-from . import _core
+from . import _core, _progress
 from ._core import *  # noqa: F401,F403  (the public C++ API)
 from ._core import (  # noqa: F401  (explicit names for linters and IDEs)
     Arch,
@@ -88,11 +88,13 @@ def _find_data(*parts: str) -> _Union[_Path, None]:
     return None
 
 
-# The latency model finds its calibration in the source tree; an installed
-# package points it at the copy it ships (unless the user chose a file).
+# Point the latency model at the calibration this package ships (installed:
+# mcunet/data/; source tree: data/), unless the user chose a file. The C++
+# core's own fallback (a path from __FILE__) is relative, hence depends on the
+# working directory, when the build rewrote paths (e.g. ccache's base_dir).
 if not _os.environ.get("MCUNET_LATENCY_CALIBRATION"):
-    _calibration = _PACKAGE_DIR / "data" / "latency_calibration.json"
-    if _calibration.exists():
+    _calibration = _find_data("data", "latency_calibration.json")
+    if _calibration is not None:
         _os.environ["MCUNET_LATENCY_CALIBRATION"] = str(_calibration)
 
 
@@ -134,6 +136,50 @@ def data_path(*parts: str) -> _Path:
         raise FileNotFoundError(f"{'/'.join(parts)}: not shipped with this mcunet "
                                 f"(looked in {', '.join(str(r) for r in _data_roots())})")
     return p
+
+
+def _sweep_update(bar, done, total):
+    bar.update(done - bar.n)
+
+
+def sweep(*args, progress=_progress.AUTO, **kwargs) -> SweepResult:
+    with _progress.bar(progress, "sweep", unit="arch", update=_sweep_update,
+                       total_of=lambda done, total: total) as callback:
+        return _core.sweep(*args, progress=callback, **kwargs)
+
+
+sweep.__doc__ = (_core.sweep.__doc__ or "") + """
+
+``progress``: 'auto' (default: a tqdm bar on a terminal or in a notebook, if tqdm is installed), True,
+False/None, or a callable ``progress(done, total)``.
+"""
+
+
+def _default_generations() -> int:
+    return EvolutionConfig({"schema_version": 1, "kind": "evolution_config", "space": "-",
+                            "subspace": "w1-r32"}).generations
+
+
+def evolution_search(*args, progress=_progress.AUTO, **kwargs) -> EvolutionSearch:
+    total = None
+    if _progress.wanted(progress):
+        total = int(kwargs.get("generations", _default_generations())) + 1
+
+    def update(bar, stats):
+        bar.update(stats.generation + 1 - bar.n)
+        if stats.best_id >= 0:
+            bar.set_postfix(best=f"{stats.best_fitness:.4g}", failed=stats.failed, refresh=False)
+
+    with _progress.bar(progress, "evolution", total=total, unit="gen", update=update) as callback:
+        return _core.evolution_search(*args, progress=callback, **kwargs)
+
+
+evolution_search.__doc__ = (_core.evolution_search.__doc__ or "") + """
+
+``progress``: 'auto' (default: a tqdm bar over generations on a terminal or in a notebook, if tqdm is
+installed), True, False/None, or a callable ``progress(stats)`` called with a GenerationStats after
+each generation.
+"""
 
 
 def __getattr__(name: str):

@@ -63,14 +63,18 @@ class Board:
         """The board as the JSON dict of a board file."""
     @staticmethod
     def from_dict(d: Dict[str, Any], source: str = "<dict>") -> Board:
-        """A board from the dict of a board file; `source` names it in errors."""
+        """A board from the dict of a board file; `source` names it in errors (an unknown field names
+        the closest known one)."""
     def __eq__(self, other: object) -> bool: ...
 
 
 def boards() -> List[Board]:
     """The four boards of the MCUNet paper: stm32f412, stm32f746 (default), stm32f765, stm32h743."""
 def board(name: BoardLike = "stm32f746") -> Board:
-    """A board by name (case-insensitive; 'f746' works) or from a board JSON file. ValueError lists the known boards."""
+    """A board by name (case-insensitive; 'f746' works) or from a board JSON file.
+
+    ValueError lists the known boards and suggests the closest ("did you mean 'stm32f746'?");
+    FileNotFoundError for a missing board JSON."""
 
 
 # ---- Architecture IR --------------------------------------------------------
@@ -496,7 +500,8 @@ class SearchSpace:
 
     @staticmethod
     def load(path: PathLike) -> SearchSpace:
-        """Read and validate a space file. FileNotFoundError / ValueError name the file and field."""
+        """Read and validate a space file. FileNotFoundError / ValueError name the file and field;
+        an unknown field is an error naming the closest known one."""
     @staticmethod
     def from_dict(d: Dict[str, Any], source: str = "<dict>") -> SearchSpace: ...
     def to_dict(self) -> Dict[str, Any]: ...
@@ -635,8 +640,12 @@ class SweepResult:
 def sweep(space: SearchSpace, boards: Union[BoardLike, Sequence[BoardLike]] = "stm32f746",
           planners: Sequence[str] = ("tinyengine",), samples: int = 1000, seed: int = 0, threads: int = 0,
           cdf_points: int = 101, min_fit_fraction: float = 0.0,
-          progress: Optional[Callable[[int, int], None]] = None) -> SweepResult:
-    """TinyNAS stage 1 over every (W, R) sub-space; reproducible for a seed whatever the thread count."""
+          progress: Union[str, bool, None, Callable[[int, int], None]] = "auto") -> SweepResult:
+    """TinyNAS stage 1 over every (W, R) sub-space; reproducible for a seed whatever the thread count.
+
+    `progress`: 'auto' (a tqdm bar on a terminal or in a notebook, when tqdm is installed), True,
+    False/None, or a callable progress(done, total). (The package's wrapper; mcunet._core.sweep
+    itself takes a callable or None.)"""
 
 
 # ---- Evolution search (TinyNAS stage 2) --------------------------------------
@@ -685,6 +694,9 @@ class EvolutionConfig:
     def seed(self) -> int: ...
     @property
     def unique(self) -> bool: ...
+    @property
+    def on_evaluator_error(self) -> str:
+        """'continue' (an evaluator's exception marks its candidates failed) or 'stop' (it stops the search)."""
     @property
     def num_parents(self) -> int: ...
     @property
@@ -756,15 +768,17 @@ class EvolutionSearch:
     """TinyNAS stage 2 in one (W, R) sub-space under SRAM, Flash and latency constraints.
 
     The GIL is released while C++ works and held around a Python evaluator.
-    on_error='record' (default): a raising evaluator's candidates are recorded as failed;
-    'raise': the first exception stops the search and propagates. KeyboardInterrupt always stops it.
+    on_error: None (default) follows the config's on_evaluator_error ('continue' unless set);
+    'record' (or 'continue'): a raising evaluator's candidates are recorded as failed, with the
+    message, and the search goes on; 'raise' (or 'stop'): the first exception stops the search and
+    propagates. KeyboardInterrupt always stops it.
     """
 
     def __init__(self, config: Union[EvolutionConfig, Dict[str, Any], PathLike],
                  space: Optional[SearchSpace] = None, evaluator: Evaluator = None,
-                 out_dir: Optional[PathLike] = None, on_error: str = "record") -> None: ...
+                 out_dir: Optional[PathLike] = None, on_error: Optional[str] = None) -> None: ...
     @staticmethod
-    def resume(out_dir: PathLike, evaluator: Evaluator = None, on_error: str = "record") -> EvolutionSearch:
+    def resume(out_dir: PathLike, evaluator: Evaluator = None, on_error: Optional[str] = None) -> EvolutionSearch:
         """Continue the search checkpointed in `out_dir` (pass a Python evaluator again)."""
     def run(self, progress: Optional[Callable[[GenerationStats], None]] = None) -> None:
         """Run the remaining generations; write the results to out_dir if set."""
@@ -809,18 +823,21 @@ class EvolutionSearch:
 
 
 def evolution_search(space: SearchSpace, subspace: SubSpaceLike, evaluator: Evaluator = None,
-                     out_dir: Optional[PathLike] = None, on_error: str = "record",
-                     progress: Optional[Callable[[GenerationStats], None]] = None,
+                     out_dir: Optional[PathLike] = None, on_error: Optional[str] = None,
+                     progress: Union[str, bool, None, Callable[[GenerationStats], None]] = "auto",
                      *, board: BoardLike = ..., planner: str = ..., population_size: int = ...,
                      parent_ratio: float = ..., mutation_ratio: float = ..., mutate_prob: float = ...,
                      generations: int = ..., seed: int = ..., unique: bool = ..., algorithm: str = ...,
                      max_child_attempts: int = ..., max_initial_attempts: int = ...,
                      latency_calibration: str = ..., peak_sram_kb: Union[None, str, float] = ...,
                      flash_kb: Union[None, str, float] = ..., latency_ms: Optional[float] = ...,
-                     fps: Optional[float] = ..., constraints: Dict[str, Any] = ...) -> EvolutionSearch:
+                     fps: Optional[float] = ..., constraints: Dict[str, Any] = ...,
+                     on_evaluator_error: str = ...) -> EvolutionSearch:
     """Run an evolution search and return it. Keywords are the config's fields (defaults: the paper's
     population 100, 20 parents, 50 mutations, 50 crossovers, mutate_prob 0.1, 30 generations; the board's
-    SRAM and Flash as constraints). Unknown keywords raise ValueError listing the known ones."""
+    SRAM and Flash as constraints). An unknown keyword raises ValueError naming the closest known one.
+    `progress`: 'auto' (a tqdm bar over generations on a terminal or in a notebook), True, False/None,
+    or a callable progress(stats) called after each generation."""
 
 
 def arch_hash(arch: Arch) -> str:

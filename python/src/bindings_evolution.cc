@@ -3,8 +3,9 @@
 //
 // A Python evaluator is called with the GIL held, from the thread that runs
 // the search (which releases the GIL while C++ works). Its exceptions are
-// recorded as failed candidates (on_error="record", the default) or stop the
-// search and propagate (on_error="raise"); KeyboardInterrupt and other
+// recorded as failed candidates (on_error="record", the default unless the
+// config says on_evaluator_error: "stop") or stop the search and propagate
+// (on_error="raise"); KeyboardInterrupt and other
 // BaseExceptions that are not Exceptions always stop it.
 
 #include <cmath>
@@ -51,10 +52,22 @@ struct PySearch {
   }
 };
 
-bool ParseOnError(const std::string& on_error) {
-  if (on_error == "record") return false;
-  if (on_error == "raise") return true;
-  throw InvalidInput("on_error: expected \"record\" or \"raise\", got \"" + on_error + "\"");
+// on_error: None keeps the config's on_evaluator_error; "record" (or
+// "continue") and "raise" (or "stop") set it. A Python evaluator's exception
+// then stops the search and propagates as itself.
+void ApplyOnError(PySearch* self, const py::handle& on_error, EvolutionConfig* config) {
+  if (!on_error.is_none()) {
+    const std::string v = py::cast<std::string>(on_error);
+    if (v == "record" || v == "continue") {
+      config->on_evaluator_error = "continue";
+    } else if (v == "raise" || v == "stop") {
+      config->on_evaluator_error = "stop";
+    } else {
+      throw InvalidInput("on_error: expected \"record\" (or \"continue\") or \"raise\" (or \"stop\"), got \"" + v +
+                         "\"");
+    }
+  }
+  self->raise_errors = config->on_evaluator_error == "stop";
 }
 
 std::string PyErrorMessage(const py::error_already_set& e) {
@@ -127,10 +140,10 @@ EvolutionConfig ConfigFrom(const py::handle& config) {
 
 std::unique_ptr<PySearch> NewSearch(const py::handle& config_obj, const py::object& space_obj,
                                     const py::handle& evaluator, const py::handle& out_dir,
-                                    const std::string& on_error) {
+                                    const py::handle& on_error) {
   auto self = std::make_unique<PySearch>();
-  self->raise_errors = ParseOnError(on_error);
   EvolutionConfig config = ConfigFrom(config_obj);
+  ApplyOnError(self.get(), on_error, &config);
   SearchSpace space = space_obj.is_none() ? LoadSearchSpace(config.space) : py::cast<SearchSpace>(space_obj);
   MakePyEvaluator(self.get(), evaluator, &config, space);
   self->out_dir = out_dir.is_none() ? std::string() : FsPath(out_dir);
@@ -236,6 +249,8 @@ void RegisterEvolution(py::module_& m) {
       .def_readonly("generations", &EvolutionConfig::generations, "Generations after the initial population.")
       .def_readonly("seed", &EvolutionConfig::seed, "Seed.")
       .def_readonly("unique", &EvolutionConfig::unique, "Children must be new genomes.")
+      .def_readonly("on_evaluator_error", &EvolutionConfig::on_evaluator_error,
+                    "'continue': an evaluator's exception marks its candidates failed; 'stop': it stops the search.")
       .def_property_readonly("num_parents", &EvolutionConfig::num_parents, "Parents per generation.")
       .def_property_readonly("num_mutations", &EvolutionConfig::num_mutations, "Mutation children per generation.")
       .def_property_readonly("num_crossovers", &EvolutionConfig::num_crossovers,
@@ -296,25 +311,27 @@ void RegisterEvolution(py::module_& m) {
                        "constraints. `evaluator` is None (the config's), a kind ('macs'), a spec dict "
                        "({'kind': 'table', 'path': ...}), or a callable taking a list of Arch and returning one "
                        "fitness per Arch (higher is better; None/NaN = failed). The GIL is released while C++ "
-                       "works and held around the callable. on_error='record' (default) records a raising "
-                       "evaluator's candidates as failed and goes on; 'raise' stops and re-raises.")
+                       "works and held around the callable. on_error: 'record' (or 'continue') records a raising "
+                       "evaluator's candidates as failed, with the message, and goes on; 'raise' (or 'stop') stops "
+                       "and re-raises; None (default) follows the config's on_evaluator_error ('continue' unless "
+                       "set).")
       .def(py::init(&NewSearch), "config"_a, "space"_a = py::none(), "evaluator"_a = py::none(),
-           "out_dir"_a = py::none(), "on_error"_a = "record",
+           "out_dir"_a = py::none(), "on_error"_a = py::none(),
            "A search from an EvolutionConfig, a config dict or a config file. `space` defaults to the "
            "config's space file. With `out_dir`, a checkpoint is written after every generation and the "
            "results at the end.")
       .def_static(
           "resume",
-          [](const py::handle& dir, const py::handle& evaluator, const std::string& on_error) {
+          [](const py::handle& dir, const py::handle& evaluator, const py::handle& on_error) {
             auto self = std::make_unique<PySearch>();
-            self->raise_errors = ParseOnError(on_error);
             self->out_dir = FsPath(dir);
             EvolutionCheckpoint cp = LoadEvolutionCheckpoint(self->out_dir);
+            ApplyOnError(self.get(), on_error, &cp.config);
             MakePyEvaluator(self.get(), evaluator, &cp.config, cp.space);
             self->search = std::make_unique<EvolutionSearch>(std::move(cp), self->evaluator.get(), self->out_dir);
             return self;
           },
-          "out_dir"_a, "evaluator"_a = py::none(), "on_error"_a = "record",
+          "out_dir"_a, "evaluator"_a = py::none(), "on_error"_a = py::none(),
           "Continue the search checkpointed in `out_dir` (pass a Python evaluator again). A resumed search "
           "ends exactly as an uninterrupted one.")
       .def("run", &Run, "progress"_a = py::none(),
@@ -388,7 +405,7 @@ void RegisterEvolution(py::module_& m) {
   m.def(
       "evolution_search",
       [](const SearchSpace& space, const SubSpace& subspace, const py::handle& evaluator, const py::handle& out_dir,
-         const std::string& on_error, const py::object& progress, const py::kwargs& kwargs) {
+         const py::handle& on_error, const py::object& progress, const py::kwargs& kwargs) {
         const nlohmann::json j = ConfigJson(space, subspace, kwargs);
         EvolutionConfig config = EvolutionConfig::FromJson(j, "evolution_search", "");
         config.space = j["space"].get<std::string>();  // as given, not made absolute
@@ -397,13 +414,14 @@ void RegisterEvolution(py::module_& m) {
         Run(*self, progress);
         return self;
       },
-      "space"_a, "subspace"_a, "evaluator"_a = py::none(), "out_dir"_a = py::none(), "on_error"_a = "record",
+      "space"_a, "subspace"_a, "evaluator"_a = py::none(), "out_dir"_a = py::none(), "on_error"_a = py::none(),
       "progress"_a = py::none(),
       "Run an evolution search and return it (see EvolutionSearch). Other keywords are the config's fields: "
       "board, planner, population_size, parent_ratio, mutation_ratio, mutate_prob, generations, seed, unique, "
-      "algorithm ('evolution' | 'random'), max_child_attempts, max_initial_attempts, latency_calibration, and "
+      "algorithm ('evolution' | 'random'), max_child_attempts, max_initial_attempts, latency_calibration, "
+      "on_evaluator_error ('continue' | 'stop'; or on_error=), and "
       "the constraints peak_sram_kb / flash_kb ('board', a number or None), latency_ms or fps. Unknown "
-      "keywords raise ValueError listing the known ones.");
+      "keywords raise ValueError naming the closest known one.");
   m.def("arch_hash", &ArchHashHex, "arch"_a,
         "The 16-digit hex structural hash of an architecture (the key of accuracy tables; the name is ignored).");
 }

@@ -233,6 +233,8 @@ struct BuildOptions {
   int64_t stack_bytes = 4096;
   std::string opt_flags = "-O2";
   std::string console = "semihost";
+  std::string kernels = "dsp";  // dsp (Armv7E-M SIMD) or portable
+  std::string app = "model";    // model (main.c) or selftest (selftest.c, no model)
   bool quiet = false;
 };
 
@@ -292,6 +294,7 @@ BuildResult BuildFirmware(const BuildOptions& o, const Target& t, const ModelInf
   if (!fs::exists(fs::path(out) / "CMakeCache.txt")) {
     configure += OnPath("ninja") ? " -G Ninja" : " -G " + ShellQuote("Unix Makefiles");
   }
+  configure += " -DMCUNET_APP=" + o.app + " -DMCUNET_KERNELS=" + o.kernels;
   configure += " -DMCUNET_MODEL_DIR=" + ShellQuote(m.dir) + " -DMCUNET_TARGET=" + t.name +
                " -DMCUNET_ENGINE_DIR=" + ShellQuote(engine) +
                " -DMCUNET_INPUT=" + ShellQuote(o.input_path.empty() ? "" : fs::absolute(o.input_path).string()) +
@@ -317,10 +320,20 @@ std::string DefaultOut(const ModelInfo& m, const Target& t) {
 }
 
 void AddBuildOptions(CLI::App* cmd, BuildOptions& o) {
-  cmd->add_option("--model", o.model_dir, "Directory with model.h / model.c from `mcunet codegen`")->required();
+  cmd->add_option("--model", o.model_dir, "Directory with model.h / model.c from `mcunet codegen`");
   cmd->add_option("--out", o.out_dir, "Build directory (default: <model dir>/firmware-<board>)");
   cmd->add_option("--stack-bytes", o.stack_bytes, "Main stack reserved in SRAM")->capture_default_str();
   cmd->add_option("--opt", o.opt_flags, "Optimisation flags of the firmware build")->capture_default_str();
+  cmd->add_option("--kernels", o.kernels,
+                  "dsp: Armv7E-M SIMD kernels (SMLAD, SXTB16, ...); portable: the same C as the host")
+      ->check(CLI::IsMember({"dsp", "portable"}))
+      ->capture_default_str();
+}
+
+void RequireModel(const BuildOptions& o) {
+  if (o.model_dir.empty()) {
+    throw InvalidInput("firmware: --model DIR is required (a directory made by `mcunet codegen`)");
+  }
 }
 
 void RegisterFirmwareVerb(CLI::App& app) {
@@ -338,6 +351,7 @@ void RegisterFirmwareVerb(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([o] {
     const Target t = FindTarget(o->board);
+    RequireModel(*o);
     const ModelInfo m = ReadModelDir(o->model_dir);
     if (!o->input_path.empty()) ReadInput(o->input_path, m);
     BuildOptions opts = *o;
@@ -358,7 +372,102 @@ struct QemuOptions {
   std::optional<uint64_t> random_seed;
   int timeout_s = 120;
   bool json = false;
+  bool count_instructions = false;
+  bool selftest = false;
 };
+
+// ---- Instruction counts (tools/qemu_plugin/insn_count.c) --------------------------------
+
+std::string QemuPluginPath() {
+#if defined(MCUNET_QEMU_PLUGIN)
+  const char* built_in = MCUNET_QEMU_PLUGIN;
+#else
+  const char* built_in = "";
+#endif
+  const std::string path = SourceDirFromEnvOr("MCUNET_QEMU_PLUGIN", built_in);
+  if (path.empty() || !fs::exists(path)) {
+    throw InvalidInput("qemu: the instruction-count plugin '" + path +
+                       "' does not exist; build the target mcunet_qemu_insn_count (tools/qemu_plugin) or set "
+                       "MCUNET_QEMU_PLUGIN to its .so");
+  }
+  return path;
+}
+
+// The kernel kind a function of the firmware belongs to (by name).
+std::string KernelKind(const std::string& f) {
+  auto has = [&f](const char* s) { return f.find(s) != std::string::npos; };
+  if (has("pointwise")) return "pointwise_conv";
+  if (has("depthwise") || f.rfind("dw_", 0) == 0) return "depthwise_conv";
+  if (has("conv2d") || has("im2col")) return "conv2d";
+  if (has("add_s8")) return "add";
+  if (has("mean") || has("avg_pool")) return "pool";
+  if (has("fully_connected")) return "fully_connected";
+  if (has("memcpy") || has("memset") || has("memmove")) return "memcpy_memset";
+  return "other";
+}
+
+// Writes "START END NAME" for every function of the ELF (arm-none-eabi-nm -S)
+// plus the @begin / @end markers of firmware/main.c.
+void WriteFunctionRanges(const std::string& elf, const std::string& path) {
+  RequireTool("arm-none-eabi-nm", "binutils-arm-none-eabi");
+  const RunResult r = Run("arm-none-eabi-nm -S --defined-only " + ShellQuote(elf));
+  if (r.status != 0) throw Error("qemu: arm-none-eabi-nm failed on '" + elf + "':\n" + r.output);
+  std::ofstream f(path);
+  std::istringstream ss(r.output);
+  std::string line;
+  bool begin = false, end = false;
+  while (std::getline(ss, line)) {
+    std::istringstream ls(line);
+    std::string addr, size, type, name;
+    if (!(ls >> addr >> size >> type >> name)) continue;
+    if (type != "t" && type != "T" && type != "W" && type != "w") continue;
+    const uint64_t a = std::stoull(addr, nullptr, 16) & ~uint64_t{1};
+    const uint64_t n = std::stoull(size, nullptr, 16);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a),
+                  static_cast<unsigned long long>(a + n));
+    f << buf << name << "\n";
+    if (name == "fw_count_begin") {
+      std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a), static_cast<unsigned long long>(a));
+      f << buf << "@begin\n";
+      begin = true;
+    }
+    if (name == "fw_count_end") {
+      std::snprintf(buf, sizeof buf, "%llx %llx ", static_cast<unsigned long long>(a), static_cast<unsigned long long>(a));
+      f << buf << "@end\n";
+      end = true;
+    }
+  }
+  if (!begin || !end) {
+    throw Error("qemu: '" + elf + "' has no fw_count_begin / fw_count_end markers (firmware/main.c of another version)");
+  }
+}
+
+// The plugin's report as JSON: instructions per inference in total, per
+// kernel kind and per function.
+nlohmann::json ReadInstructionCounts(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error("qemu: the instruction-count plugin wrote no report '" + path + "'");
+  std::map<std::string, uint64_t> raw;
+  std::string name;
+  uint64_t v;
+  while (f >> name >> v) raw[name] = v;
+  const uint64_t windows = raw.count("windows") ? raw["windows"] : 0;
+  if (windows == 0) throw Error("qemu: the instruction-count plugin saw no mcunet_invoke");
+  nlohmann::json j;
+  j["inferences"] = windows;
+  j["per_inference"] = raw["total"] / windows;
+  std::map<std::string, uint64_t> kinds;
+  nlohmann::json funcs = nlohmann::json::object();
+  for (const auto& [n, c] : raw) {
+    if (n == "windows" || n == "total") continue;
+    kinds[KernelKind(n)] += c / windows;
+    funcs[n] = c / windows;
+  }
+  j["per_kind"] = kinds;
+  j["per_function"] = funcs;
+  return j;
+}
 
 // "key value..." lines of firmware/main.c as JSON: "output" -> array of
 // ints, integers -> numbers, the rest -> strings.
@@ -407,6 +516,12 @@ void RegisterQemuVerb(CLI::App& app) {
   seed->excludes(input);
   cmd->add_option("--timeout", o->timeout_s, "Seconds before QEMU is stopped")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--selftest", o->selftest,
+                "Run the kernel self-test instead of a model: the firmware's kernels against the TFLite "
+                "reference kernels, byte for byte (no --model)");
+  cmd->add_flag("--count-instructions", o->count_instructions,
+                "Count the guest instructions of each inference (QEMU plugin), in total, per kernel kind "
+                "and per function");
   cmd->callback([o] {
     const Target t = FindTarget(o->build.board);
     if (t.qemu_machine.empty()) {
@@ -416,11 +531,26 @@ void RegisterQemuVerb(CLI::App& app) {
                          t.name + "`");
     }
     RequireTool("qemu-system-arm", "qemu-system-arm");
-    const ModelInfo m = ReadModelDir(o->build.model_dir);
     BuildOptions opts = o->build;
-    if (opts.out_dir.empty()) opts.out_dir = DefaultOut(m, t);
+    ModelInfo m;
+    if (o->selftest) {
+      if (!opts.model_dir.empty() || !opts.input_path.empty()) {
+        throw InvalidInput("qemu: --selftest runs no model; drop --model / --input");
+      }
+      if (o->count_instructions) throw InvalidInput("qemu: --count-instructions counts a model's inferences, not --selftest");
+      opts.app = "selftest";
+      if (opts.out_dir.empty()) {
+        opts.out_dir = (fs::temp_directory_path() / ("mcunet-selftest-" + t.name + "-" + opts.kernels)).string();
+      }
+    } else {
+      RequireModel(opts);
+      m = ReadModelDir(opts.model_dir);
+      if (opts.out_dir.empty()) opts.out_dir = DefaultOut(m, t);
+    }
     std::string input_note;
-    if (!opts.input_path.empty()) {
+    if (o->selftest) {
+      input_note = "none (kernel self-test)";
+    } else if (!opts.input_path.empty()) {
       ReadInput(opts.input_path, m);
       input_note = opts.input_path;
     } else {
@@ -438,12 +568,25 @@ void RegisterQemuVerb(CLI::App& app) {
       if (!f) throw Error("qemu: cannot write '" + opts.input_path + "'");
       input_note = "random, seed " + std::to_string(s);
     }
+    const std::string plugin = o->count_instructions ? QemuPluginPath() : std::string();
     const BuildResult b = BuildFirmware(opts, t, m);
-    const std::string cmdline = "timeout -k 5 " + std::to_string(o->timeout_s) + " qemu-system-arm -M " +
-                                t.qemu_machine + " -cpu " + t.qemu_cpu +
-                                " -display none -monitor none -serial null"
-                                " -semihosting-config enable=on,target=native -kernel " +
-                                ShellQuote(b.elf);
+    std::string cmdline = "timeout -k 5 " + std::to_string(o->timeout_s) + " qemu-system-arm -M " + t.qemu_machine +
+                          " -cpu " + t.qemu_cpu +
+                          " -display none -monitor none -serial null"
+                          " -semihosting-config enable=on,target=native -kernel " +
+                          ShellQuote(b.elf);
+    const std::string ranges = (fs::path(opts.out_dir) / "functions.txt").string();
+    const std::string counts = (fs::path(opts.out_dir) / "insn_count.txt").string();
+    if (o->count_instructions) {
+      WriteFunctionRanges(b.elf, ranges);
+      std::error_code ec;
+      fs::remove(counts, ec);
+      // QEMU splits -plugin arguments at commas.
+      if (plugin.find(',') != std::string::npos || ranges.find(',') != std::string::npos) {
+        throw InvalidInput("qemu: --count-instructions needs paths without ',' (" + plugin + ", " + ranges + ")");
+      }
+      cmdline += " -plugin " + ShellQuote(plugin + ",ranges=" + ranges + ",out=" + counts);
+    }
     const RunResult r = Run(cmdline);
     if (r.status == 124 || r.status == 137) {
       throw Error("qemu: the firmware did not finish within " + std::to_string(o->timeout_s) +
@@ -462,7 +605,10 @@ void RegisterQemuVerb(CLI::App& app) {
       }
       throw Error("qemu: no report from the firmware (exit status " + std::to_string(r.status) + "):\n" + r.output);
     }
+    nlohmann::json insns;
+    if (o->count_instructions) insns = ReadInstructionCounts(counts);
     if (o->json) {
+      if (o->count_instructions) j["instructions"] = insns;
       j["elf"] = b.elf;
       j["machine"] = t.qemu_machine;
       j["input"] = input_note;
@@ -471,6 +617,12 @@ void RegisterQemuVerb(CLI::App& app) {
     } else {
       std::printf("elf %s\nmachine %s\ninput %s\n%s", b.elf.c_str(), t.qemu_machine.c_str(), input_note.c_str(),
                   r.output.c_str());
+      if (o->count_instructions) {
+        std::printf("instructions_per_inference %llu\n", insns["per_inference"].get<unsigned long long>());
+        for (const auto& [kind, c] : insns["per_kind"].items()) {
+          std::printf("instructions_%s %llu\n", kind.c_str(), c.get<unsigned long long>());
+        }
+      }
     }
     ExitStatus() = r.status;
   });

@@ -45,6 +45,7 @@ struct SearchOptions {
   std::string flash_kb;
   std::optional<double> latency_ms;
   std::optional<double> fps;
+  std::string on_evaluator_error;
 };
 
 // "board", "none" or a number of kB.
@@ -81,6 +82,7 @@ EvolutionConfig BuildConfig(const SearchOptions& o) {
   if (o.mutate_prob) c.mutate_prob = *o.mutate_prob;
   if (o.generations) c.generations = *o.generations;
   if (o.seed) c.seed = *o.seed;
+  if (!o.on_evaluator_error.empty()) c.on_evaluator_error = o.on_evaluator_error;
   if (!o.sram_kb.empty()) c.constraints.peak_sram_kb = ParseLimitFlag("--sram-kb", o.sram_kb);
   if (!o.flash_kb.empty()) c.constraints.flash_kb = ParseLimitFlag("--flash-kb", o.flash_kb);
   if (o.latency_ms) {
@@ -132,6 +134,8 @@ void RegisterSearch(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "Random seed (default 0)");
   cmd->add_option("--sram-kb", opt->sram_kb, "Peak SRAM limit: kB, board (default) or none");
   cmd->add_option("--flash-kb", opt->flash_kb, "Flash limit: kB, board (default) or none");
+  cmd->add_option("--on-evaluator-error", opt->on_evaluator_error,
+                  "continue (default: record the failed candidates and go on) or stop");
   cmd->add_option("--latency-ms", opt->latency_ms, "Latency limit in ms on the board (latency model)");
   cmd->add_option("--fps", opt->fps, "Latency limit as frames per second (5 FPS = 200 ms)");
   cmd->callback([opt] {

@@ -41,6 +41,7 @@ std::string KnownBoards() {
 
 Board BoardFromJson(const nlohmann::json& j, const std::string& source) {
   JsonReader r(source);
+  r.CheckKeys(j, {"name", "core", "sram_kb", "flash_kb", "clock_mhz", "description"});
   Board b;
   b.name = r.Get<std::string>(j, "name");
   const std::string core = Lower(r.Get<std::string>(j, "core"));
@@ -78,8 +79,20 @@ Board FindBoard(const std::string& name_or_path) {
   if (key.size() > 5 && key.substr(key.size() - 5) == ".json") {
     return BoardFromJson(ReadJsonFile(name_or_path), name_or_path);
   }
-  throw InvalidInput("unknown board '" + name_or_path + "': expected one of " + KnownBoards() +
-                     " or a board JSON file");
+  // A typo of a board's name, with or without the "stm32" prefix.
+  std::vector<std::string> names, short_names;
+  for (const Board& b : BuiltinBoards()) {
+    names.push_back(b.name);
+    short_names.push_back(b.name.substr(5));
+  }
+  std::string guess = ClosestMatch(key, names);
+  if (guess.empty() && key.rfind("stm32", 0) != 0) {
+    const std::string s = ClosestMatch(key, short_names);
+    if (!s.empty()) guess = "stm32" + s;
+  }
+  throw InvalidInput("unknown board '" + name_or_path + "'" +
+                     (guess.empty() ? std::string() : "; did you mean '" + guess + "'?") + " (expected one of " +
+                     KnownBoards() + " or a board JSON file)");
 }
 
 }  // namespace mcunet

@@ -1,5 +1,6 @@
 #include "core/json_util.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +67,58 @@ const json& JsonReader::Array(const json& obj, const std::string& key, const std
   if (it == obj.end()) Fail(prefix, key, "missing required field");
   if (!it->is_array()) Fail(prefix, key, "expected an array, got " + JsonTypeName(*it));
   return *it;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  // d[i][j]: distance between a[0, i) and b[0, j); three rows suffice.
+  const size_t n = b.size();
+  std::vector<size_t> prev2(n + 1), prev(n + 1), cur(n + 1);
+  for (size_t j = 0; j <= n; ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= n; ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[n];
+}
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  const size_t limit = std::max<size_t>(1, word.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const std::string& c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string m = ClosestMatch(word, candidates);
+  return m.empty() ? std::string() : "; did you mean '" + m + "'?";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+void JsonReader::CheckKeys(const json& obj, const std::vector<std::string>& allowed, const std::string& prefix,
+                           const std::string& what) const {
+  if (!obj.is_object()) return;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    Fail(prefix, it.key(), "unknown " + what + DidYouMean(it.key(), allowed) + " (known: " + JoinNames(allowed) + ")");
+  }
 }
 
 }  // namespace mcunet

@@ -3,6 +3,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,18 @@ void WriteJsonFile(const nlohmann::json& j, const std::string& path);
 void WriteTextFile(const std::string& text, const std::string& path);
 
 std::string JsonTypeName(const nlohmann::json& j);
+
+// Edit distance (optimal string alignment: insertions, deletions,
+// substitutions and transpositions of adjacent characters cost 1).
+size_t EditDistance(std::string_view a, std::string_view b);
+// The candidate closest to `word` by EditDistance if it is close enough to be
+// a likely typo (distance <= max(1, |word| / 3)); "" otherwise. Ties go to
+// the earlier candidate.
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+// "; did you mean 'x'?" for the ClosestMatch, or "" when nothing is close.
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+// "a, b, c".
+std::string JoinNames(const std::vector<std::string>& names);
 
 // Reads typed fields; every error says "<source>: <prefix><key>: ...".
 class JsonReader {
@@ -46,6 +60,11 @@ class JsonReader {
                                const std::string& prefix = "") const;
   const nlohmann::json& Array(const nlohmann::json& obj, const std::string& key,
                               const std::string& prefix = "") const;
+
+  // Throws InvalidInput for the first key of `obj` not in `allowed`:
+  // "<source>: <prefix><key>: unknown <what>; did you mean '<closest>'? (known: ...)".
+  void CheckKeys(const nlohmann::json& obj, const std::vector<std::string>& allowed, const std::string& prefix = "",
+                 const std::string& what = "field") const;
 
   [[noreturn]] void Fail(const std::string& prefix, const std::string& key, const std::string& what) const {
     throw InvalidInput(source_ + ": " + prefix + key + ": " + what);

@@ -177,6 +177,11 @@ std::string LatencyModel::DefaultCalibrationPath() {
   const fs::path here(__FILE__);
   const fs::path in_tree = here.parent_path().parent_path().parent_path() / "data" / "latency_calibration.json";
   if (here.is_absolute() && fs::exists(in_tree)) return in_tree.string();
+#ifdef MCUNET_SOURCE_DIR
+  // __FILE__ is relative when the build rewrote paths (ccache base_dir).
+  const fs::path from_build = fs::path(MCUNET_SOURCE_DIR) / "data" / "latency_calibration.json";
+  if (fs::exists(from_build)) return from_build.string();
+#endif
   return "data/latency_calibration.json";
 }
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_util.h"
 #include "cost/planners.h"
 #include "mcunet/error.h"
 #include "mcunet/passes.h"
@@ -188,7 +189,8 @@ std::unique_ptr<MemoryPlanner> MakePlanner(std::string_view name) {
   if (name == "tinyengine") return MakeTinyEnginePlanner();
   if (name == "tflm") return MakeTflmPlanner();
   if (name == "cmsis") return MakeCmsisPlanner();
-  throw InvalidInput("unknown planner '" + std::string(name) + "': expected tinyengine, tflm or cmsis");
+  throw InvalidInput("unknown planner '" + std::string(name) + "'" + DidYouMean(name, PlannerNames()) +
+                     " (expected tinyengine, tflm or cmsis)");
 }
 
 }  // namespace mcunet

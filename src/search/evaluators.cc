@@ -222,11 +222,9 @@ std::unique_ptr<Evaluator> MakeEvaluator(const json& spec, const std::string& so
   }
   const std::string kind = r.Get<std::string>(spec, "kind", prefix);
   const auto only = [&](std::initializer_list<const char*> keys) {
-    for (auto it = spec.begin(); it != spec.end(); ++it) {
-      bool ok = it.key() == "kind";
-      for (const char* k : keys) ok = ok || it.key() == k;
-      if (!ok) r.Fail(prefix, it.key(), "unknown field for evaluator kind \"" + kind + "\"");
-    }
+    std::vector<std::string> allowed = {"kind"};
+    allowed.insert(allowed.end(), keys.begin(), keys.end());
+    r.CheckKeys(spec, allowed, prefix, "field for evaluator kind \"" + kind + "\"");
   };
   if (kind == "macs") {
     only({});
@@ -263,7 +261,9 @@ std::unique_ptr<Evaluator> MakeEvaluator(const json& spec, const std::string& so
     if (o.delay_ms < 0) r.Fail(prefix, "delay_ms", "must be >= 0");
     return std::make_unique<SyntheticEvaluator>(space, sub, target, o);
   }
-  r.Fail(prefix, "kind", "unknown evaluator \"" + kind + "\" (expected \"macs\", \"table\" or \"synthetic\")");
+  r.Fail(prefix, "kind",
+         "unknown evaluator \"" + kind + "\"" + DidYouMean(kind, {"macs", "table", "synthetic"}) +
+             " (expected \"macs\", \"table\" or \"synthetic\")");
 }
 
 }  // namespace mcunet

@@ -68,7 +68,8 @@ const std::vector<std::string>& KnownConfigKeys() {
       "schema_version", "kind",           "description",        "space",          "subspace",
       "board",          "planner",        "constraints",        "evaluator",      "algorithm",
       "population_size", "parent_ratio",  "mutation_ratio",     "mutate_prob",    "generations",
-      "seed",           "unique",         "max_child_attempts", "max_initial_attempts", "latency_calibration"};
+      "seed",           "unique",         "max_child_attempts", "max_initial_attempts", "latency_calibration",
+      "on_evaluator_error"};
   return keys;
 }
 
@@ -217,6 +218,11 @@ void EvolutionConfig::Validate(const std::string& source) const {
   if (!evaluator.is_object() || !evaluator.contains("kind")) {
     r.Fail("", "evaluator", "expected an object with a \"kind\" (macs, table, synthetic), got " + evaluator.dump());
   }
+  if (on_evaluator_error != "continue" && on_evaluator_error != "stop") {
+    r.Fail("", "on_evaluator_error",
+           "expected \"continue\" or \"stop\", got \"" + on_evaluator_error + "\"" +
+               DidYouMean(on_evaluator_error, {"continue", "stop"}));
+  }
   MakePlanner(planner);  // throws InvalidInput listing the planners
 }
 
@@ -251,14 +257,7 @@ EvolutionConfig EvolutionConfig::FromJson(const json& j, const std::string& sour
   }
   const std::string kind = r.Get<std::string>(j, "kind");
   if (kind != "evolution_config") r.Fail("", "kind", "expected \"evolution_config\", got \"" + kind + "\"");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const auto& known = KnownConfigKeys();
-    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      r.Fail("", it.key(), "unknown field (known: " + list + ")");
-    }
-  }
+  r.CheckKeys(j, KnownConfigKeys());
 
   EvolutionConfig c;
   c.space = AbsolutePath(r.Get<std::string>(j, "space"), base_dir);
@@ -276,6 +275,7 @@ EvolutionConfig EvolutionConfig::FromJson(const json& j, const std::string& sour
   c.planner = r.Get<std::string>(j, "planner", "", std::string(kDefaultPlanner));
   if (j.contains("constraints")) {
     const json& cj = r.Object(j, "constraints");
+    r.CheckKeys(cj, {"peak_sram_kb", "flash_kb", "latency_ms", "fps"}, "constraints.", "constraint");
     for (auto it = cj.begin(); it != cj.end(); ++it) {
       const std::string& k = it.key();
       if (k == "peak_sram_kb") {
@@ -306,6 +306,7 @@ EvolutionConfig EvolutionConfig::FromJson(const json& j, const std::string& sour
   c.max_child_attempts = r.Get<int>(j, "max_child_attempts", "", c.max_child_attempts);
   c.max_initial_attempts = r.Get<int64_t>(j, "max_initial_attempts", "", c.max_initial_attempts);
   c.latency_calibration = AbsolutePath(r.Get<std::string>(j, "latency_calibration", "", std::string()), base_dir);
+  c.on_evaluator_error = r.Get<std::string>(j, "on_evaluator_error", "", c.on_evaluator_error);
   c.Validate(source);
   return c;
 }
@@ -337,7 +338,8 @@ json EvolutionConfig::ToJson() const {
           {"unique", unique},
           {"max_child_attempts", max_child_attempts},
           {"max_initial_attempts", max_initial_attempts},
-          {"latency_calibration", latency_calibration}};
+          {"latency_calibration", latency_calibration},
+          {"on_evaluator_error", on_evaluator_error}};
 }
 
 // ---- Checkpoint -------------------------------------------------------------------
@@ -515,6 +517,10 @@ void EvolutionSearch::EvaluateAndRecord(std::vector<Proposal> proposals, int gen
       }
       fitness = std::move(f);
     } catch (const std::exception& e) {
+      if (config_.on_evaluator_error == "stop") {
+        throw Error("evaluator '" + evaluator_->name() + "' failed on generation " + std::to_string(generation) +
+                    " (on_evaluator_error: \"stop\"): " + e.what());
+      }
       if (n == 1) {
         errors[0] = std::string("evaluator threw: ") + e.what();
       } else {

@@ -532,7 +532,18 @@ Genes SearchSpace::Encode(const SubSpace& sub, const Arch& a) const {
       ++n;
     }
     const bool next_continues = s + 1 < num_stages() && stages[s + 1].stride == 1 && StageWidth(s + 1, w) == out;
-    if (next_continues) n = std::min<size_t>(n, st.max_depth());
+    if (next_continues) {
+      // The run holds the blocks of the following stages of this width too:
+      // leave each of them at least its smallest depth. (Splits of the run
+      // that decode to the same network are equivalent; this picks the one
+      // that gives this stage the most blocks.)
+      size_t reserve = 0;
+      for (int t = s + 1; t < num_stages() && stages[t].stride == 1 && StageWidth(t, w) == out; ++t) {
+        reserve += static_cast<size_t>(*std::min_element(stages[t].depths.begin(), stages[t].depths.end()));
+      }
+      n = std::min<size_t>(n > reserve ? n - reserve : 1, st.max_depth());
+      n = std::max<size_t>(n, 1);
+    }
     const int depth = static_cast<int>(n);
     for (int j = 0; j < depth; ++j) {
       const MBBlock& b = a.blocks[bi + j];
@@ -701,6 +712,11 @@ SearchSpace SearchSpaceFromJson(const json& j, const std::string& source) {
   }
   const std::string kind = r.Get<std::string>(j, "kind", "", std::string("search_space"));
   if (kind != "search_space") r.Fail("", "kind", "expected \"search_space\", got \"" + kind + "\"");
+  // Unknown fields are errors: usually typos, which would otherwise be
+  // silently replaced by defaults.
+  r.CheckKeys(j, {"schema_version", "kind", "name", "description", "in_channels", "num_classes", "channel_divisor",
+                  "width_multipliers", "resolutions", "kernel_sizes", "expand_ratios", "depths", "first_conv",
+                  "first_block", "feature_mix", "stages"});
 
   SearchSpace s;
   s.source = source;
@@ -725,12 +741,14 @@ SearchSpace SearchSpaceFromJson(const json& j, const std::string& source) {
   const std::vector<int> depths = ReadIntListOr(r, j, "depths", "", {});
 
   const json& fc = r.Object(j, "first_conv");
+  r.CheckKeys(fc, {"base_width", "kernel", "stride"}, "first_conv.");
   s.first_conv_base_width = r.Get<int>(fc, "base_width", "first_conv.");
   s.first_conv_kernel = r.Get<int>(fc, "kernel", "first_conv.", 3);
   s.first_conv_stride = r.Get<int>(fc, "stride", "first_conv.", 2);
 
   if (j.contains("first_block") && !j["first_block"].is_null()) {
     const json& fb = r.Object(j, "first_block");
+    r.CheckKeys(fb, {"base_width", "kernel", "expand_ratio"}, "first_block.");
     s.first_block_base_width = r.Get<int>(fb, "base_width", "first_block.");
     s.first_block_kernel = r.Get<int>(fb, "kernel", "first_block.", 3);
     s.first_block_expand = r.Get<int>(fb, "expand_ratio", "first_block.", 1);
@@ -744,6 +762,7 @@ SearchSpace SearchSpaceFromJson(const json& j, const std::string& source) {
     const std::string at = "stages[" + std::to_string(i) + "].";
     const json& sj = stages[i];
     if (!sj.is_object()) r.Fail("", "stages[" + std::to_string(i) + "]", "expected an object, got " + JsonTypeName(sj));
+    r.CheckKeys(sj, {"base_width", "stride", "depths", "kernel_sizes", "expand_ratios"}, at);
     StageSpec st;
     st.base_width = r.Get<int>(sj, "base_width", at);
     st.stride = r.Get<int>(sj, "stride", at);
@@ -758,6 +777,7 @@ SearchSpace SearchSpaceFromJson(const json& j, const std::string& source) {
 
   if (j.contains("feature_mix") && !j["feature_mix"].is_null()) {
     const json& fm = r.Object(j, "feature_mix");
+    r.CheckKeys(fm, {"base_width", "scale_with_width"}, "feature_mix.");
     s.feature_mix_base_width = r.Get<int>(fm, "base_width", "feature_mix.");
     s.feature_mix_scales = r.Get<bool>(fm, "scale_with_width", "feature_mix.", false);
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -30,7 +31,7 @@ Result RunCli(const std::string& args) {
 }
 
 std::string TempFile(const std::string& name, const std::string& content) {
-  const std::string path = testing::TempDir() + "/" + name;
+  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }
@@ -84,10 +85,18 @@ TEST(Cli, BadInputExitsWithTwoAndNamesTheProblem) {
   r = RunCli("cost --arch " + kZoo + "mcunet-5fps_imagenet.json --board esp32");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("unknown board 'esp32'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("did you mean"), std::string::npos) << r.out;  // nothing close
+
+  r = RunCli("cost --arch " + kZoo + "mcunet-5fps_imagenet.json --board stm32f764");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown board 'stm32f764'; did you mean 'stm32f746'?"), std::string::npos) << r.out;
 
   r = RunCli("cost --arch " + kZoo + "mcunet-5fps_imagenet.json --planner magic");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("unknown planner"), std::string::npos) << r.out;
+  r = RunCli("cost --arch " + kZoo + "mcunet-5fps_imagenet.json --planner tinyengin");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("did you mean 'tinyengine'?"), std::string::npos) << r.out;
 
   const std::string empty = TempFile("empty.tflite", "");
   r = RunCli("cost --model " + empty);

@@ -59,7 +59,7 @@ TEST(Flash, CountsInt8WeightsInt32BiasAndPerChannelQuant) {
     if (op.inputs[2] >= 0) channels += g.tensors[op.inputs[2]].shape.elements();
   }
   EXPECT_EQ(f.bias_bytes, 4 * channels);
-  EXPECT_EQ(f.quant_bytes, 8 * channels);
+  EXPECT_EQ(f.quant_bytes, 5 * channels);  // int32 multiplier + int8 shift
   EXPECT_GT(f.code_bytes, 0);
   EXPECT_EQ(f.total(), f.weight_bytes + f.bias_bytes + f.quant_bytes + f.code_bytes);
 }

@@ -3,6 +3,7 @@
 #include "mcunet/dataset.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -18,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path TempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("mcunet_dataset_test_" + name);
+  fs::path p = fs::temp_directory_path() / ("mcunet_dataset_test_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -51,7 +51,7 @@ std::string ErrorOf(const std::function<void()>& fn) {
 }
 
 std::string FreshDir(const std::string& name) {
-  const fs::path d = fs::path(testing::TempDir()) / ("evolution_test_" + name);
+  const fs::path d = fs::path(testing::TempDir()) / ("evolution_test_" + std::to_string(getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
@@ -114,6 +114,24 @@ class RecordingEvaluator : public Evaluator {
 
 // ---- Config ---------------------------------------------------------------------
 
+TEST(JsonUtil, EditDistanceAndClosestMatch) {
+  EXPECT_EQ(EditDistance("", ""), 0u);
+  EXPECT_EQ(EditDistance("seed", ""), 4u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(EditDistance("stm32f764", "stm32f746"), 1u);  // a transposition
+  EXPECT_EQ(EditDistance("populaton_size", "population_size"), 1u);
+  const std::vector<std::string> keys = {"population_size", "generations", "seed"};
+  EXPECT_EQ(ClosestMatch("generatons", keys), "generations");
+  EXPECT_EQ(ClosestMatch("sed", keys), "seed");
+  EXPECT_EQ(ClosestMatch("colour", keys), "");  // too far from everything
+  EXPECT_EQ(DidYouMean("seeds", keys), "; did you mean 'seed'?");
+  EXPECT_EQ(DidYouMean("zzz", keys), "");
+  JsonReader r("cfg.json");
+  EXPECT_NO_THROW(r.CheckKeys(json{{"seed", 1}}, keys));
+  EXPECT_EQ(ErrorOf([&] { r.CheckKeys(json{{"sede", 1}}, keys, "search."); }),
+            "cfg.json: search.sede: unknown field; did you mean 'seed'? (known: population_size, generations, seed)");
+}
+
 TEST(EvolutionConfig, DefaultsAreThePapers) {
   EvolutionConfig c;
   EXPECT_EQ(c.population_size, 100);
@@ -169,6 +187,11 @@ TEST(EvolutionConfig, BadConfigsNameTheField) {
             std::string::npos);
   EXPECT_NE(error([](json& j) { j["kind"] = "arch"; }).find("kind: expected \"evolution_config\""), std::string::npos);
   EXPECT_NE(error([](json& j) { j["populaton_size"] = 5; }).find("populaton_size: unknown field"), std::string::npos);
+  EXPECT_NE(error([](json& j) { j["populaton_size"] = 5; }).find("did you mean 'population_size'?"), std::string::npos);
+  EXPECT_NE(error([](json& j) { j["mutation_prob"] = 0.1; }).find("did you mean 'mutate_prob'?"), std::string::npos);
+  EXPECT_EQ(error([](json& j) { j["colour"] = 1; }).find("did you mean"), std::string::npos);  // nothing close
+  EXPECT_NE(error([](json& j) { j["on_evaluator_error"] = "halt"; }).find("on_evaluator_error: expected"),
+            std::string::npos);
   EXPECT_NE(error([](json& j) { j.erase("subspace"); }).find("subspace: required"), std::string::npos);
   EXPECT_NE(error([](json& j) { j["subspace"] = "w0.5r160"; }).find("expected a sub-space label"), std::string::npos);
   EXPECT_NE(error([](json& j) { j["population_size"] = 1; }).find("population_size: must be >= 2"), std::string::npos);
@@ -188,6 +211,8 @@ TEST(EvolutionConfig, BadConfigsNameTheField) {
   EXPECT_NE(error([](json& j) { j["constraints"] = {{"latency_ms", "board"}}; }).find("constraints.latency_ms"),
             std::string::npos);
   EXPECT_NE(error([](json& j) { j["constraints"] = {{"sram", 10}}; }).find("constraints.sram: unknown constraint"),
+            std::string::npos);
+  EXPECT_NE(error([](json& j) { j["constraints"] = {{"flash_kbs", 10}}; }).find("did you mean 'flash_kb'?"),
             std::string::npos);
   EXPECT_NE(error([](json& j) { j["evaluator"] = {{"name", "macs"}}; }).find("evaluator"), std::string::npos);
   EXPECT_THROW(EvolutionConfig::Load("/no/such/config.json"), FileNotFound);
@@ -209,6 +234,11 @@ TEST(EvolutionConfig, SubspaceOutsideTheSpaceAndBadEvaluators) {
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { MakeEvaluator({{"kind", "macs"}, {"scale", 2}}, "cfg", "", space, sub); })
                 .find("evaluator.scale: unknown field"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { MakeEvaluator({{"kind", "synthetic"}, {"target_sed", 2}}, "cfg", "", space, sub); })
+                .find("did you mean 'target_seed'?"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { MakeEvaluator({{"kind", "tabel"}}, "cfg", "", space, sub); }).find("did you mean 'table'?"),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] { MakeEvaluator({{"kind", "synthetic"}}, "cfg", "", space, sub); }).find("target"),
             std::string::npos);
@@ -484,6 +514,24 @@ TEST(Evolution, FailingEvaluatorsMarkCandidatesAndTheSearchGoesOn) {
   const std::string e = ErrorOf([&] { b.Run(); });
   EXPECT_NE(e.find("every candidate of the first population failed"), std::string::npos) << e;
   EXPECT_NE(e.find("CUDA out of memory"), std::string::npos) << e;
+}
+
+TEST(Evolution, OnEvaluatorErrorStopEndsTheSearchWithTheMessage) {
+  const SearchSpace space = LoadSearchSpace(kSpace);
+  EvolutionConfig c = SmallConfig(20, 4);
+  EXPECT_EQ(c.on_evaluator_error, "continue");
+  c.on_evaluator_error = "stop";
+  EXPECT_EQ(EvolutionConfig::FromJson(c.ToJson(), "cfg", "").on_evaluator_error, "stop");
+  int calls = 0;
+  CallbackEvaluator flaky("flaky", [&](const std::vector<Arch>& archs) -> std::vector<double> {
+    if (++calls == 3) throw std::runtime_error("disk full");
+    return std::vector<double>(archs.size(), 1.0);
+  });
+  EvolutionSearch s(c, space, &flaky);
+  const std::string e = ErrorOf([&] { s.Run(); });
+  EXPECT_NE(e.find("on_evaluator_error"), std::string::npos) << e;
+  EXPECT_NE(e.find("disk full"), std::string::npos) << e;
+  EXPECT_EQ(calls, 3);  // no retries one by one
 }
 
 TEST(Evolution, NothingFitsSaysSoWithTheSmallestPeak) {

@@ -183,6 +183,72 @@ TEST_F(FirmwareTest, Vww1OnQemuCortexM4MatchesHostAndCostModel) {
   EXPECT_EQ(j.value("machine", ""), "mps2-an386");
 }
 
+// The firmware's kernels (Armv7E-M DSP paths on both cores, and the portable
+// C on the M7) equal the TFLite reference kernels byte for byte on the
+// self-test's cases: overlapped pointwise orders, in-place depthwise 3/5/7
+// stride 1/2, first conv, ADD in place.
+TEST_F(FirmwareTest, KernelSelftestOnQemuDspAndPortable) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  for (const std::string& cfg : {std::string("qemu-m7 dsp"), std::string("qemu-m4 dsp"), std::string("qemu-m7 portable")}) {
+    const std::string board = cfg.substr(0, cfg.find(' '));
+    const std::string kernels = cfg.substr(cfg.find(' ') + 1);
+    const Result r = Cli("qemu --selftest --board " + board + " --kernels " + kernels + " --json --out " + work_ +
+                         "/selftest-" + board + "-" + kernels);
+    ASSERT_EQ(r.status, 0) << cfg << "\n" << r.all;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("kernels"), kernels);
+    EXPECT_GE(j.at("selftest_cases").get<int>(), 300) << cfg;
+    EXPECT_EQ(j.at("selftest_failures").get<int>(), 0) << cfg << ": " << j.value("selftest_first_failure", "");
+  }
+}
+
+// Instruction counts of one vww1 inference (QEMU plugin): DSP and portable
+// kernels give the same outputs as the host; the per-kind counts add up to
+// the total; the DSP kernels execute fewer instructions.
+TEST_F(FirmwareTest, Vww1InstructionCountsDspVsPortable) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  nlohmann::json counts[2];
+  const char* kernels[2] = {"dsp", "portable"};
+  for (int i = 0; i < 2; ++i) {
+    const Result r = Cli("qemu --model " + Vww1Dir() + " --board qemu-m7 --random-seed " + std::to_string(kSeed) +
+                         " --kernels " + kernels[i] + " --count-instructions --json --out " + work_ +
+                         (i == 0 ? "/build-qemu-m7" : "/build-qemu-m7-portable"));
+    ASSERT_EQ(r.status, 0) << r.all;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("status"), 0);
+    EXPECT_EQ(j.at("output").get<std::vector<int>>(), HostOutputs()) << kernels[i];
+    counts[i] = j.at("instructions");
+    EXPECT_EQ(counts[i].at("inferences").get<int>(), 2);  // main.c runs the model twice
+    int64_t sum = 0;
+    for (const auto& [kind, n] : counts[i].at("per_kind").items()) sum += n.get<int64_t>();
+    const int64_t total = counts[i].at("per_inference").get<int64_t>();
+    EXPECT_GT(total, 1000000);
+    EXPECT_LE(sum, total);
+    EXPECT_GE(sum, total - 64);  // per-function counts are rounded down
+    EXPECT_GT(counts[i].at("per_kind").value("pointwise_conv", 0), 0);
+    EXPECT_GT(counts[i].at("per_kind").value("depthwise_conv", 0), 0);
+  }
+  EXPECT_LT(counts[0].at("per_inference").get<int64_t>(), counts[1].at("per_inference").get<int64_t>());
+}
+
+// The cost model's Flash estimate (weights + int32 bias + int32 multiplier and
+// int8 shift per channel + code-size terms measured on this firmware) against
+// the linked ELF (text + data of arm-none-eabi-size) of the default build.
+TEST_F(FirmwareTest, Vww1FlashMatchesTheCostModelWithinOnePercent) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  const Result r = Cli("firmware --model " + Vww1Dir() + " --board stm32f746 --out " + work_ + "/flash-f746");
+  ASSERT_EQ(r.status, 0) << r.all;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(\n\s*([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+[0-9]+\s+[0-9a-f]+\s+\S+\.elf)")))
+      << r.out;
+  const int64_t measured = std::stoll(m[1].str()) + std::stoll(m[2].str());
+  const CostReport cost = EvaluateCost(ReadTflite(kVww1), "tinyengine");
+  const int64_t predicted = cost.flash_bytes();
+  EXPECT_LE(std::llabs(predicted - measured), measured / 100) << "predicted " << predicted << ", ELF " << measured;
+  std::printf("vww1 Flash on stm32f746: ELF %lld B, cost model %lld B\n", static_cast<long long>(measured),
+              static_cast<long long>(predicted));
+}
+
 TEST_F(FirmwareTest, ModelTooBigForF412FailsTheLinkSayingByHowMuch) {
   if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
   // SRAM: a 300 kB arena on a 256 kB board.
@@ -228,6 +294,26 @@ TEST_F(FirmwareTest, BadInputIsAClearError) {
   r = Cli("firmware --model " + dir + " --board qemu-m7 --input " + dir + "/model.h");
   EXPECT_EQ(r.status, 2) << r.all;
   EXPECT_NE(r.all.find("needs 4 int8 values"), std::string::npos) << r.all;
+
+  r = Cli("firmware --board qemu-m7");
+  EXPECT_EQ(r.status, 2) << r.all;
+  EXPECT_NE(r.all.find("--model DIR is required"), std::string::npos) << r.all;
+  r = Cli("qemu --model " + dir + " --board qemu-m7 --kernels neon");
+  EXPECT_NE(r.status, 0) << r.all;
+  EXPECT_NE(r.all.find("neon"), std::string::npos) << r.all;
+
+  // A missing cross toolchain names the Debian packages to install.
+  const std::string bin = work_ + "/path-without-arm-gcc";
+  fs::create_directories(bin);
+  const Result cmake_path = Shell("command -v cmake");
+  if (cmake_path.status == 0) {
+    std::error_code ec;
+    fs::create_symlink(cmake_path.out.substr(0, cmake_path.out.find('\n')), bin + "/cmake", ec);
+    r = Shell("PATH=" + bin + " " + std::string(MCUNET_CLI) + " firmware --model " + dir + " --board stm32f746");
+    EXPECT_EQ(r.status, 2) << r.all;
+    EXPECT_NE(r.all.find("arm-none-eabi-gcc' not found"), std::string::npos) << r.all;
+    EXPECT_NE(r.all.find("gcc-arm-none-eabi libnewlib-arm-none-eabi"), std::string::npos) << r.all;
+  }
 
   // A model.h from another generator version (no MCUNET_ARENA_BYTES).
   const std::string old = work_ + "/old";

@@ -2,6 +2,7 @@
 #include "mcunet/float_model.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,7 +66,7 @@ Arch SmallArch() {
 TEST(FloatModel, SaveLoadRoundTripIsExact) {
   const FloatModel m = MakeModel(SmallArch());
   ASSERT_NO_THROW(m.Validate());
-  const std::string path = (std::filesystem::temp_directory_path() / "mcunet_float_model_test.json").string();
+  const std::string path = (std::filesystem::temp_directory_path() / ("mcunet_float_model_test_" + std::to_string(getpid()) + ".json")).string();
   SaveFloatModel(m, path);
   const FloatModel back = LoadFloatModel(path);
   EXPECT_EQ(back.arch, m.arch);
@@ -98,7 +99,7 @@ TEST(FloatModel, ValidateNamesTheBadLayer) {
 }
 
 TEST(FloatModel, LoadRejectsOtherFilesClearly) {
-  const std::string path = (std::filesystem::temp_directory_path() / "mcunet_float_model_bad.json").string();
+  const std::string path = (std::filesystem::temp_directory_path() / ("mcunet_float_model_bad_" + std::to_string(getpid()) + ".json")).string();
   std::ofstream(path) << R"({"schema_version": 1, "kind": "arch"})";
   try {
     LoadFloatModel(path);

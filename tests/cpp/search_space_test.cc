@@ -168,6 +168,27 @@ TEST(SearchSpace, SampledGenesDecodeValidateAndRoundTrip) {
   }
 }
 
+// In fmnist_small at W=0.5, stage 2 (stride 2) and stage 3 (stride 1) have
+// the same width, so stage 3's blocks continue stage 2's run: Encode must
+// leave stage 3 its minimum depth (it once gave the whole run to stage 2).
+TEST(SearchSpace, EncodeSplitsRunsOfEqualWidthStages) {
+  const SearchSpace s = LoadSearchSpace(kSpaces + "fmnist_small.json");
+  const Genes g({3, 2, 1, 1, 1}, {3, 5, 5, 7, 5, 0, 3, 0, 0, 7, 0, 0, 7}, {6, 4, 4, 3, 6, 0, 3, 0, 0, 3, 0, 0, 4});
+  const SubSpace sub{0.5, 32};
+  const Arch a = s.Decode(sub, g);
+  EXPECT_EQ(s.Encode(sub, a), g);
+  Rng rng(3);
+  for (const SubSpace& each : s.SubSpaces()) {
+    for (int k = 0; k < 50; ++k) {
+      const Genes sample = s.Sample(rng);
+      const Arch arch = s.Decode(each, sample);
+      Genes back;
+      ASSERT_NO_THROW(back = s.Encode(each, arch)) << each.Label() << " " << sample.ToString();
+      EXPECT_EQ(ArchToJson(s.Decode(each, back)), ArchToJson(arch)) << each.Label() << " " << sample.ToString();
+    }
+  }
+}
+
 TEST(SearchSpace, MatchSubSpaceFindsTheWidthMultiplier) {
   const SearchSpace s = McuNet();
   Rng rng(3);
@@ -427,6 +448,15 @@ TEST(SearchSpace, BadSpaceFilesNameTheField) {
   j = McuNetJson();
   j["schema_version"] = 7;
   EXPECT_TRUE(Has(LoadError("version.json", j), "schema_version"));
+
+  j = McuNetJson();
+  j["resolution"] = {96};
+  const std::string typo = LoadError("typo.json", j);
+  EXPECT_TRUE(Has(typo, "resolution: unknown field; did you mean 'resolutions'?")) << typo;
+
+  j = McuNetJson();
+  j["stages"][3]["strides"] = 2;
+  EXPECT_TRUE(Has(LoadError("stage_typo.json", j), "stages[3].strides: unknown field; did you mean 'stride'?"));
 
   j = McuNetJson();
   j["depths"] = {2, 0};
