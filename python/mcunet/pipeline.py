@@ -32,7 +32,6 @@ import html
 import json
 import os
 import shlex
-import shutil
 import struct
 import subprocess
 import sys
@@ -280,16 +279,6 @@ def _test_inputs(float_model: Dict[str, Any], input_quant: Dict[str, Any], count
     return list(zip(out, labels.tolist()))
 
 
-def _parse_values(text: str) -> List[int]:
-    """The int8 output values the host runner / firmware print (JSON 'output' or 'outputs')."""
-    j = json.loads(text)
-    for k in ("output", "outputs"):
-        if k in j:
-            v = j[k]
-            return v[0] if v and isinstance(v[0], list) else v
-    raise PipelineError(f"no output values in {text[:200]}")
-
-
 # ---- The pipeline -----------------------------------------------------------------------------
 
 
@@ -336,7 +325,7 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     def do_supernet(d: Path) -> Dict[str, Any]:
         sn = cfg["supernet"]
         args = ["train-supernet", "--space", space_file, "--subspace", sub, "--data", cfg["data"],
-                "--epochs", sn["epochs"], "--out", d, "--seed", seed, "--val-images", sn["val_images"]]
+                "--epochs", sn["epochs"], "--out", d, "--seed", seed, "--limit-val", sn["val_images"]]
         if sn["limit_train"]:
             args += ["--limit-train", sn["limit_train"]]
         if sn["config"]:
@@ -345,7 +334,7 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
         if (d / "checkpoint.pt").exists():
             args += ["--resume"]
         runner.cmd("supernet", args)
-        return {"checkpoint": str(d / "checkpoint.pt"), "summary": _maybe_json(d / "summary.json")}
+        return {"checkpoint": str(d / "supernet.pt"), "curve": str(d / "curve.csv")}
 
     supernet = runner.stage("supernet", {"cfg": cfg["supernet"], "sweep": runner.keys["sweep"], "data": cfg["data"],
                                          "seed": seed}, do_supernet)
@@ -355,7 +344,7 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
         s = cfg["search"]
         args = ["search", "--space", space_file, "--subspace", sub, "--board", b, "--population", s["population"],
                 "--generations", s["generations"], "--seed", seed, "--supernet", supernet["checkpoint"],
-                "--recalib-batches", s["recalib_batches"], "--val-limit", s["val_limit"]]
+                "--calib-batches", s["recalib_batches"], "--limit-val", s["val_limit"]]
         if s["fps"]:
             args += ["--fps", s["fps"]]
         if (d / "checkpoint.json").exists():
@@ -371,12 +360,12 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     # 4. Fine-tune the winner alone (inheriting the supernet's weights).
     def do_finetune(d: Path) -> Dict[str, Any]:
         f = cfg["finetune"]
-        args = ["finetune", "--arch", search["best_arch"], "--supernet", supernet["checkpoint"], "--data", cfg["data"],
+        args = ["finetune", "--arch", search["best_arch"], "--supernet", supernet["checkpoint"],
                 "--epochs", f["epochs"], "--out", d, "--seed", seed]
         if f["limit_train"]:
             args += ["--limit-train", f["limit_train"]]
         runner.cmd("finetune", args)
-        return {"float_model": str(d / "float_model.json"), "summary": _maybe_json(d / "summary.json")}
+        return {"float_model": str(d / "float_model.json"), "summary": _maybe_json(d / "result.json")}
 
     finetune = runner.stage("finetune", {"cfg": cfg["finetune"], "search": runner.keys["search"]}, do_finetune)
 
@@ -385,8 +374,11 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
         text = runner.cmd("quantize", ["quantize", "--float-model", finetune["float_model"], "--data", cfg["data"],
                                        "--calib-images", cfg["quantize"]["calib_images"], "--out",
                                        d / "model.tflite", "--json"], capture=True)
-        acc = json.loads(text)
-        (d / "accuracy.json").write_text(json.dumps(acc, indent=2))
+        q = json.loads(text)
+        (d / "quantize.json").write_text(json.dumps(q, indent=2))
+        acc = {f"{kind}_{split}": q[split][f"{kind}_top1"] / 100.0
+               for split in ("val", "test") if split in q for kind in ("float", "int8")}
+        acc["images"] = {split: q[split]["images"] for split in ("val", "test") if split in q}
         return {"tflite": str(d / "model.tflite"), "accuracy": acc}
 
     quant = runner.stage("quantize", {"cfg": cfg["quantize"], "finetune": runner.keys["finetune"]}, do_quantize)
@@ -413,18 +405,19 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
                         capture=True)
         (d / "firmware_build.txt").write_text(fw)
         fmodel = json.loads(Path(finetune["float_model"]).read_text())
-        host_info = json.loads(runner.cmd("firmware", ["cost", "--model", quant["tflite"], "--json"], capture=True))
-        iq = _input_quant(host_info)
+        probe = json.loads(runner.cmd("firmware", ["run-host", "--model", quant["tflite"], "--random-seed", 0,
+                                                   "--json"], capture=True))
+        iq = {"scale": float(probe["input_scale"]), "zero_point": int(probe["input_zero_point"])}
         machine = _qemu_machine(b)
         runs = []
         for i, (x, label) in enumerate(_test_inputs(fmodel, iq, cfg["firmware"]["test_images"])):
             inp = d / f"test_{i}.bin"
             inp.write_bytes(x.tobytes())
-            host = _parse_values(runner.cmd("firmware", ["run-host", "--model", quant["tflite"], "--input", inp,
-                                                         "--json"], capture=True))
+            host = json.loads(runner.cmd("firmware", ["run-host", "--model", quant["tflite"], "--input", inp,
+                                                      "--json"], capture=True))["output"]
             q = json.loads(runner.cmd("firmware", ["qemu", "--model", codegen["code"], "--board", machine,
                                                    "--input", inp, "--out", d / machine, "--json"], capture=True))
-            fw_out = _parse_values(json.dumps(q))
+            fw_out = q["output"]
             runs.append({"image": i, "label": label, "host": host, "firmware": fw_out, "equal": host == fw_out,
                          "predicted": int(max(range(len(fw_out)), key=lambda k: fw_out[k])),
                          "memory": {k: q.get(k) for k in q if k not in ("output", "outputs")}})
@@ -455,15 +448,6 @@ def _maybe_json(p: Path) -> Any:
         return None
 
 
-def _input_quant(cost_json: Dict[str, Any]) -> Dict[str, Any]:
-    """The int8 input tensor's scale and zero point from `mcunet cost --model X --json`."""
-    g = cost_json.get("graph") or cost_json
-    for key in ("input_quant", "input"):
-        if key in g and "scale" in g[key]:
-            return {"scale": float(g[key]["scale"]), "zero_point": int(g[key]["zero_point"])}
-    raise PipelineError("cost --json does not report the input quantisation")
-
-
 def _fmt_pct(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
@@ -480,7 +464,7 @@ def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codeg
         "subspace": {"chosen": sweep["best"], "why": "largest mean MACs among the sub-spaces whose sampled networks "
                      "fit the board's SRAM and Flash under the tinyengine planner", **sweep["best_stats"]},
         "winner": json.loads(Path(search["best_arch"]).read_text()),
-        "supernet": supernet.get("summary"),
+        "supernet": {"checkpoint": supernet["checkpoint"], "curve": supernet["curve"]},
         "search": search.get("summary"),
         "finetune": finetune.get("summary"),
         "accuracy": {"float_val": acc.get("float_val"), "int8_val": acc.get("int8_val"),
@@ -488,8 +472,11 @@ def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codeg
         "memory": {"tinyengine_peak_sram_bytes": te.get("peak_sram_bytes"),
                    "tflm_peak_sram_bytes": tf.get("peak_sram_bytes"),
                    "flash_bytes": te.get("flash_bytes")},
-        "firmware": {"machine": firmware["machine"], "arena_declared": mem.get("arena_bytes"),
-                     "scratch": mem.get("scratch_bytes"), "stack_high_water": mem.get("stack_high_water_bytes"),
+        "firmware": {"machine": firmware["machine"], "arena_declared": mem.get("arena_bytes_declared"),
+                     "arena_touched": mem.get("arena_bytes_touched"), "scratch": mem.get("scratch_bytes_declared"),
+                     "stack_high_water": mem.get("stack_high_water_bytes"),
+                     "runtime_ram": mem.get("runtime_ram_bytes"), "sram_needed": mem.get("sram_needed_bytes"),
+                     "canaries": mem.get("canaries"), "flash_linked": mem.get("flash_linked_bytes"),
                      "outputs_equal_host": all(r["equal"] for r in firmware["runs"]),
                      "runs": firmware["runs"]},
         "latency": {k: v.get("latency_ms") for k, v in codegen["latency"].items()},
@@ -501,7 +488,6 @@ def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codeg
 def _plots(out: Path, board: str, sweep, search, quant, supernet):
     """The report's figures as PNG files in OUT; returns (names written, errors by name)."""
     import csv as _csv
-    import mcunet
     import mcunet.plot as mplot
     written: List[str] = []
     errors: Dict[str, str] = {}
@@ -529,7 +515,7 @@ def _plots(out: Path, board: str, sweep, search, quant, supernet):
 
     save("pareto_sram.png", lambda: mplot.pareto(history(), x="peak_sram_bytes", y="fitness"))
     save("evolution.png", lambda: mplot.evolution_progress(history()))
-    curve = Path(supernet["checkpoint"]).parent / "training_curve.csv"
+    curve = Path(supernet["curve"])
     save("training_curve.png", lambda: mplot.training_curve(curve, title="supernet training"))
     return written, errors
 
