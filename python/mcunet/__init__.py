@@ -58,6 +58,10 @@ from ._core import (  # noqa: F401  (explicit names for linters and IDEs)
     lower,
     planners,
     read_tflite,
+    ImageDataset,
+    FloatModel,
+    load_dataset,
+    split_train_val,
     set_log_level,
     sweep,
 )

@@ -847,3 +847,41 @@ def arch_hash(arch: Arch) -> str:
 def set_log_level(level: str) -> None:
     """Level of the C++ core's log messages: 'trace', 'debug', 'info' (default), 'warning', 'error',
     'critical' or 'off'."""
+
+
+# ---- Data sets and float models (bindings_data.cc) ----------------------------------------------
+
+class ImageDataset:
+    """Images (N x H x W x C, uint8) and labels of a classification data set."""
+    source: str
+    num_classes: int
+    class_names: List[str]
+    @property
+    def images(self) -> npt.NDArray[np.uint8]:
+        """N x H x W x C uint8, a view (no copy); torch.from_numpy() on it is zero-copy too."""
+    @property
+    def labels(self) -> npt.NDArray[np.int32]: ...
+    def __len__(self) -> int: ...
+    def subset(self, indices: Sequence[int]) -> ImageDataset: ...
+    def resized(self, size: int, resize: bool = ...) -> ImageDataset:
+        """Centre pad/crop to size x size (resize=True: bilinear rescale)."""
+
+
+def load_dataset(name: PathLike, split: str = ..., size: int = ..., channels: int = ...) -> ImageDataset:
+    """'fashion-mnist' (split 'train'/'test'), 'idx:<images>,<labels>' or an image folder."""
+
+
+def split_train_val(data: ImageDataset, val_count: int, seed: int = ...) -> Tuple[ImageDataset, ImageDataset]:
+    """(train, val): a deterministic held-out validation split."""
+
+
+class FloatModel:
+    """A trained float network for one Arch (the supernet's extract(), the quantiser's input)."""
+    arch: Arch
+    input_mean: List[float]
+    input_std: List[float]
+    layer_names: List[str]
+    @staticmethod
+    def load(path: PathLike) -> FloatModel: ...
+    def save(self, path: PathLike) -> None: ...
+    def weight(self, name: str) -> npt.NDArray[np.float32]: ...

@@ -9,6 +9,7 @@
 - :func:`pareto` -- fitness (accuracy) vs peak SRAM / MACs / latency with the
   Pareto front (from evolution history records).
 - :func:`evolution_progress` -- best and mean fitness per generation.
+- :func:`training_curve` -- loss and accuracy columns of a training CSV.
 
 Without a display (no ``DISPLAY``/``MPLBACKEND``, not in a notebook kernel)
 the non-interactive Agg backend is selected, so figures can be saved headless::
@@ -35,7 +36,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from . import _core  # noqa: E402
 
-__all__ = ["memory_per_op", "flops_cdf", "subspace_heatmap", "pareto", "evolution_progress"]
+__all__ = ["memory_per_op", "flops_cdf", "subspace_heatmap", "pareto", "evolution_progress", "training_curve"]
 
 _KIB = 1024.0
 
@@ -264,5 +265,51 @@ def evolution_progress(history: Iterable[Any], key: str = "fitness", generation:
     ax.set_ylabel(key)
     ax.grid(True, alpha=0.3)
     ax.set_title(title or "evolution search")
+    fig.tight_layout()
+    return fig
+
+
+def training_curve(csv_path: Union[str, "os.PathLike[str]"], x: Optional[str] = None,
+                   title: Optional[str] = None, figsize: Tuple[float, float] = (7.0, 4.0)) -> Figure:
+    """Loss (left axis) and accuracy (right axis) columns of a training curve CSV against ``x``.
+
+    ``x`` defaults to the first of ``epoch``, ``step``, ``iteration`` the file
+    has. Every column whose name contains ``loss`` is drawn on the left axis,
+    every column containing ``acc`` on the right one.
+    """
+    import csv
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{os.fspath(csv_path)}: no rows")
+    cols = list(rows[0].keys())
+    if x is None:
+        x = next((c for c in ("epoch", "step", "iteration") if c in cols), cols[0])
+    if x not in cols:
+        raise ValueError(f"{os.fspath(csv_path)}: no column '{x}' (columns: {', '.join(cols)})")
+
+    def column(name: str) -> np.ndarray:
+        return np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in rows])
+
+    xs = column(x)
+    fig = _new_figure(figsize)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, c in enumerate(c for c in cols if "loss" in c.lower()):
+        ax.plot(xs, column(c), color=f"C{i}", label=c)
+    ax.set_xlabel(x)
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    acc_cols = [c for c in cols if "acc" in c.lower()]
+    handles, labels = ax.get_legend_handles_labels()
+    if acc_cols:
+        ax2 = ax.twinx()
+        for i, c in enumerate(acc_cols):
+            ax2.plot(xs, column(c), color=f"C{i + 5}", linestyle="--", label=c)
+        ax2.set_ylabel("accuracy")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    if handles:
+        ax.legend(handles, labels, loc="center right", fontsize="small")
+    ax.set_title(title or "training curve")
     fig.tight_layout()
     return fig

@@ -99,4 +99,5 @@ PYBIND11_MODULE(_core, m) {
   mp::RegisterLatency(m);
   mp::RegisterSweep(m);
   mp::RegisterEvolution(m);
+  mp::RegisterData(m);
 }

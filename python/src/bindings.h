@@ -38,5 +38,6 @@ void RegisterSearch(py::module_& m);  // Rng, SearchSpace, genes
 void RegisterSweep(py::module_& m);   // search-space optimisation sweeps
 void RegisterLatency(py::module_& m);  // latency model
 void RegisterEvolution(py::module_& m);  // evolution search, evaluators
+void RegisterData(py::module_& m);       // data sets, float models
 
 }  // namespace mcunet::python

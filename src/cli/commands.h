@@ -19,6 +19,7 @@ void RegisterFirmware(CLI::App& app);  // firmware, qemu
 void RegisterTrainSupernet(CLI::App& app);  // needs mcunet_nn (libtorch)
 void RegisterFinetune(CLI::App& app);
 #endif
+void RegisterRun(CLI::App& app);       // run: the whole pipeline (python/mcunet/pipeline.py)
 
 // Exit status a command wants when it succeeds (e.g. a firmware's status).
 int& ExitStatus();

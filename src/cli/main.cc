@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   mcunet::cli::RegisterTrainSupernet(app);
   mcunet::cli::RegisterFinetune(app);
 #endif
+  mcunet::cli::RegisterRun(app);
 
   try {
     app.parse(argc, argv);
