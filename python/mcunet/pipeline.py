@@ -32,6 +32,7 @@ import html
 import json
 import os
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -57,11 +58,14 @@ DEFAULT_CONFIG: Dict[str, Any] = {
         "resolutions": [32],
         "width_multipliers": None,
     },
-    "supernet": {"epochs": 3, "limit_train": 0, "val_images": 5000, "config": {}},
-    "search": {"population": 30, "generations": 6, "fps": None, "recalib_batches": 10,
-               "val_limit": 2000},
-    "finetune": {"epochs": 2, "limit_train": 0},
-    "quantize": {"calib_images": 512},
+    # Training budget on 2 cores (~300 images/s for one subnet at 32x32): a
+    # subset of the training split, the largest + 2 random subnets per batch.
+    "supernet": {"epochs": 2, "limit_train": 12000, "val_images": 2000, "random_subnets": 2, "config": {}},
+    "search": {"population": 20, "generations": 4, "fps": None, "recalib_batches": 5,
+               "val_limit": 1000},
+    "finetune": {"epochs": 2, "limit_train": 20000},
+    # eval_images: images per split for float vs int8 top-1 (0: whole splits).
+    "quantize": {"calib_images": 512, "eval_images": 2000},
     "firmware": {"test_images": 3},
 }
 
@@ -70,7 +74,7 @@ QUICK: Dict[str, Any] = {
     "supernet": {"epochs": 1, "limit_train": 2000, "val_images": 500},
     "search": {"population": 8, "generations": 2, "recalib_batches": 2, "val_limit": 300},
     "finetune": {"epochs": 1, "limit_train": 1000},
-    "quantize": {"calib_images": 64},
+    "quantize": {"calib_images": 64, "eval_images": 300},
     "firmware": {"test_images": 1},
 }
 
@@ -227,6 +231,18 @@ class Runner:
             except (json.JSONDecodeError, KeyError):
                 pass
             stamp.unlink()
+        # A stage interrupted with the same key resumes from its own checkpoint;
+        # one started with other inputs starts over in an empty directory.
+        started = d / "started.json"
+        if started.exists():
+            try:
+                same = json.loads(started.read_text()).get("key") == key
+            except json.JSONDecodeError:
+                same = False
+            if not same:
+                shutil.rmtree(d)
+                d.mkdir(parents=True)
+        started.write_text(json.dumps({"key": key}))
         print(f"==> {name}", flush=True)
         t0 = time.time()
         result = fn(d)
@@ -325,7 +341,8 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     def do_supernet(d: Path) -> Dict[str, Any]:
         sn = cfg["supernet"]
         args = ["train-supernet", "--space", space_file, "--subspace", sub, "--data", cfg["data"],
-                "--epochs", sn["epochs"], "--out", d, "--seed", seed, "--limit-val", sn["val_images"]]
+                "--epochs", sn["epochs"], "--out", d, "--seed", seed, "--limit-val", sn["val_images"],
+                "--random-subnets", sn["random_subnets"]]
         if sn["limit_train"]:
             args += ["--limit-train", sn["limit_train"]]
         if sn["config"]:
@@ -373,7 +390,9 @@ def run(config: Optional[Dict[str, Any]] = None, *, board: Optional[str] = None,
     def do_quantize(d: Path) -> Dict[str, Any]:
         text = runner.cmd("quantize", ["quantize", "--float-model", finetune["float_model"], "--data", cfg["data"],
                                        "--calib-images", cfg["quantize"]["calib_images"], "--out",
-                                       d / "model.tflite", "--json"], capture=True)
+                                       d / "model.tflite", "--json"]
+                            + (["--eval-images", cfg["quantize"]["eval_images"]] if cfg["quantize"]["eval_images"]
+                               else []), capture=True)
         q = json.loads(text)
         (d / "quantize.json").write_text(json.dumps(q, indent=2))
         acc = {f"{kind}_{split}": q[split][f"{kind}_top1"] / 100.0
@@ -448,6 +467,15 @@ def _maybe_json(p: Path) -> Any:
         return None
 
 
+def _winner_summary(arch_path: Path, cost: Dict[str, Any]) -> str:
+    a = json.loads(arch_path.read_text())
+    blocks = a.get("blocks", [])
+    ks = ",".join(str(b.get("kernel")) for b in blocks)
+    es = ",".join(str(b.get("expand_ratio")) for b in blocks)
+    return (f"{len(blocks)} MBConv blocks (kernels {ks}; expand ratios {es}), "
+            f"{cost.get('macs', 0) / 1e6:.2f} M MACs, {cost.get('params', 0) / 1e3:.1f} k params")
+
+
 def _fmt_pct(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
@@ -464,6 +492,7 @@ def _report(runner: Runner, cfg, sweep, supernet, search, finetune, quant, codeg
         "subspace": {"chosen": sweep["best"], "why": "largest mean MACs among the sub-spaces whose sampled networks "
                      "fit the board's SRAM and Flash under the tinyengine planner", **sweep["best_stats"]},
         "winner": json.loads(Path(search["best_arch"]).read_text()),
+        "winner_summary": _winner_summary(Path(search["best_arch"]), te),
         "supernet": {"checkpoint": supernet["checkpoint"], "curve": supernet["curve"]},
         "search": search.get("summary"),
         "finetune": finetune.get("summary"),
@@ -532,7 +561,12 @@ def _write_markdown(out: Path, r: Dict[str, Any]) -> None:
              f"| arena declared by the firmware | {r['firmware']['arena_declared']} |",
              f"| scratch | {r['firmware']['scratch']} |",
              f"| stack high-water mark | {r['firmware']['stack_high_water']} |",
-             f"| Flash (cost model) | {r['memory']['flash_bytes']} |", "",
+             f"| runtime state (firmware .data/.bss besides the buffers) | {r['firmware']['runtime_ram']} |",
+             f"| SRAM needed in firmware (arena + scratch + stack + runtime) | {r['firmware']['sram_needed']} |",
+             f"| Flash (cost model) | {r['memory']['flash_bytes']} |",
+             f"| Flash linked in the firmware ELF | {r['firmware']['flash_linked']} |", "",
+             f"Canaries after the buffers: {r['firmware']['canaries']}.", "",
+             f"Winner: {r['winner_summary']}.", "",
              f"Firmware outputs equal the host run: {r['firmware']['outputs_equal_host']} "
              f"({len(r['firmware']['runs'])} test images on {r['firmware']['machine']}).", "",
              "| board | estimated latency (ms) | FPS |", "|---|---|---|"]
