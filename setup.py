@@ -32,6 +32,9 @@ BUILD_BASE = "build-pip"
 PACKAGE_DATA_FILES = [
     ("search_spaces", "*.json"),
     ("data", "latency_calibration.json"),
+    # The freestanding int8 runtime: mcunet.run_host compiles generated code with it.
+    ("engine/runtime", "*.c"),
+    ("engine/runtime", "*.h"),
 ]
 
 

@@ -15,6 +15,7 @@
 // pooling sits between the last conv and "classifier".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ struct FloatModel {
   // do not match `arch`.
   void Validate() const;
 };
+
+// A FloatModel for `arch` with seeded random weights (He-uniform), small
+// random biases and random BatchNorm statistics, and input mean/std in
+// [0.3, 0.5) / [0.2, 0.4): for tests, demos and code-generation experiments
+// without a trained network. Deterministic for a seed on every platform.
+FloatModel RandomFloatModel(const Arch& arch, uint64_t seed);
 
 // Versioned JSON ({"schema_version": 1, "kind": "float_model", "arch": ...,
 // "layers": [...]}) with the weights as number arrays (exact for float).

@@ -62,6 +62,11 @@ from ._core import (  # noqa: F401  (explicit names for linters and IDEs)
     FloatModel,
     load_dataset,
     split_train_val,
+    float_forward,
+    quantize,
+    quantize_images,
+    write_tflite,
+    codegen,
     set_log_level,
     sweep,
 )
@@ -180,6 +185,17 @@ evolution_search.__doc__ = (_core.evolution_search.__doc__ or "") + """
 installed), True, False/None, or a callable ``progress(stats)`` called with a GenerationStats after
 each generation.
 """
+
+
+def run_host(model, inputs, runtime_dir=None):
+    """Runs the generated code of an int8 graph (or ``.tflite``) on the host: int8 ``inputs``
+    (N x input bytes, NumPy or anything ``numpy.asarray`` takes, e.g. a CPU torch tensor) ->
+    int8 outputs (N x output bytes). The runtime sources come from the source tree or the
+    installed package (``engine/runtime``) unless ``runtime_dir`` is given."""
+    import numpy as _np
+    if runtime_dir is None:
+        runtime_dir = data_path("engine", "runtime")
+    return _core._run_host(model, _np.ascontiguousarray(_np.asarray(inputs), dtype=_np.int8), runtime_dir)
 
 
 def __getattr__(name: str):

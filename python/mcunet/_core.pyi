@@ -885,3 +885,33 @@ class FloatModel:
     def load(path: PathLike) -> FloatModel: ...
     def save(self, path: PathLike) -> None: ...
     def weight(self, name: str) -> npt.NDArray[np.float32]: ...
+    @staticmethod
+    def random(arch: Arch, seed: int = ...) -> FloatModel:
+        """Seeded random weights and BatchNorm statistics (tests, demos)."""
+
+
+# ---- Float forward, PTQ, .tflite export, codegen (bindings_quant.cc) ----------------------------
+
+def float_forward(model: FloatModel, images: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Logits (N x classes) on uint8 images (N x R x R x C), torch-free reference forward."""
+
+
+def quantize(model: FloatModel, calibration_images: npt.ArrayLike, method: str = ...,
+             percentile: float = ...) -> Graph:
+    """int8 PTQ (TFLite spec) calibrated on uint8 images: an int8 Graph."""
+
+
+def quantize_images(model: FloatModel, graph: Graph, images: npt.ArrayLike) -> npt.NDArray[np.int8]:
+    """uint8 images as the int8 model's inputs (N x input bytes)."""
+
+
+def write_tflite(graph: Graph, path: PathLike, float_io: bool = ...) -> None:
+    """Writes a schema-v3 .tflite (int8 I/O, or float I/O with QUANTIZE/DEQUANTIZE)."""
+
+
+def codegen(model: Union[Graph, PathLike], out_dir: PathLike, board: Optional[BoardLike] = ...,
+            prefix: str = ...) -> Dict[str, Any]:
+    """model.h / model.c into out_dir; returns files, kernels, arena/scratch/peak SRAM bytes."""
+
+
+def _run_host(model: Union[Graph, PathLike], inputs: npt.NDArray[np.int8], runtime_dir: PathLike) -> npt.NDArray[np.int8]: ...

@@ -100,4 +100,5 @@ PYBIND11_MODULE(_core, m) {
   mp::RegisterSweep(m);
   mp::RegisterEvolution(m);
   mp::RegisterData(m);
+  mp::RegisterQuant(m);
 }

@@ -39,5 +39,6 @@ void RegisterSweep(py::module_& m);   // search-space optimisation sweeps
 void RegisterLatency(py::module_& m);  // latency model
 void RegisterEvolution(py::module_& m);  // evolution search, evaluators
 void RegisterData(py::module_& m);       // data sets, float models
+void RegisterQuant(py::module_& m);      // float forward, PTQ, .tflite export, codegen, host run
 
 }  // namespace mcunet::python

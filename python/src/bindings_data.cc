@@ -74,6 +74,9 @@ void RegisterData(py::module_& m) {
           "Reads a float model JSON (FileNotFoundError / ValueError naming the file and field).")
       .def(
           "save", [](const FloatModel& fm, const py::object& path) { SaveFloatModel(fm, FsPath(path)); }, "path"_a)
+      .def_static("random", &RandomFloatModel, "arch"_a, "seed"_a = 0,
+                  "Seeded random weights and BatchNorm statistics for `arch` (tests, demos, code-generation "
+                  "experiments without a trained network).")
       .def_readonly("arch", &FloatModel::arch)
       .def_readonly("input_mean", &FloatModel::input_mean)
       .def_readonly("input_std", &FloatModel::input_std)

@@ -1,11 +1,13 @@
 #include "mcunet/float_model.h"
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "core/json_util.h"
 #include "mcunet/error.h"
+#include "mcunet/search_space.h"  // Rng
 
 namespace mcunet {
 
@@ -70,7 +72,45 @@ std::vector<float> FloatsFromJson(const JsonReader& r, const json& obj, const st
   return out;
 }
 
+FloatLayer RandomLayer(Rng& rng, const ExpectedLayer& e) {
+  FloatLayer l;
+  l.name = e.name;
+  l.in_channels = e.in;
+  l.out_channels = e.out;
+  l.kernel = e.kernel;
+  l.stride = e.stride;
+  l.depthwise = e.depthwise;
+  l.relu6 = e.relu6;
+  const int fan_in = e.depthwise ? e.kernel * e.kernel : e.kernel * e.kernel * e.in;
+  const double a = std::sqrt(6.0 / fan_in);
+  const int64_t n = WeightCount(e);
+  for (int64_t i = 0; i < n; ++i) l.weight.push_back(static_cast<float>((2 * rng.Uniform() - 1) * a));
+  for (int c = 0; c < e.out; ++c) l.bias.push_back(static_cast<float>(0.1 * (2 * rng.Uniform() - 1)));
+  if (e.bn) {
+    for (int c = 0; c < e.out; ++c) {
+      l.bn_gamma.push_back(static_cast<float>(0.5 + rng.Uniform()));
+      l.bn_beta.push_back(static_cast<float>(0.3 * (2 * rng.Uniform() - 1)));
+      l.bn_mean.push_back(static_cast<float>(0.2 * (2 * rng.Uniform() - 1)));
+      l.bn_var.push_back(static_cast<float>(0.5 + rng.Uniform()));
+    }
+  }
+  return l;
+}
+
 }  // namespace
+
+FloatModel RandomFloatModel(const Arch& arch, uint64_t seed) {
+  arch.Validate();
+  Rng rng(seed);
+  FloatModel m;
+  m.arch = arch;
+  for (int c = 0; c < arch.in_channels; ++c) {
+    m.input_mean.push_back(static_cast<float>(0.3 + 0.2 * rng.Uniform()));
+    m.input_std.push_back(static_cast<float>(0.2 + 0.2 * rng.Uniform()));
+  }
+  for (const ExpectedLayer& e : ExpectedLayers(arch)) m.layers.push_back(RandomLayer(rng, e));
+  return m;
+}
 
 void FloatModel::Validate() const {
   arch.Validate();
