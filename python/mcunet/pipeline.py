@@ -112,6 +112,8 @@ def make_config(config: Optional[Dict[str, Any]] = None, *, quick: bool = False,
     if quick:
         cfg = _merge(cfg, QUICK)
     if config:
+        if not isinstance(config, dict):
+            raise ValueError(f"pipeline config: expected a JSON object, got {type(config).__name__}")
         user = dict(config)
         if user.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise ValueError(f"pipeline config: schema_version {user['schema_version']} is not "

@@ -25,6 +25,8 @@ def test_config_errors_name_the_key_and_suggest():
         pipeline.make_config({"supernt": {"epochs": 1}})
     with pytest.raises(ValueError, match="search.populaton.*did you mean 'population'"):
         pipeline.make_config({"search": {"populaton": 3}})
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        pipeline.make_config([1, 2])
     with pytest.raises(ValueError, match="schema_version"):
         pipeline.make_config({"schema_version": 99})
     cfg = pipeline.make_config({"search": {"population": 3}}, quick=True, board="stm32f412")
