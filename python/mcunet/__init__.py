@@ -21,7 +21,9 @@ Errors from C++ arrive as Python exceptions carrying the same message:
 (``UnsupportedError``, a ``ValueError``, for valid input mcunet does not
 support).
 
-Plots live in :mod:`mcunet.plot` (imported on first use; needs matplotlib).
+Plots live in :mod:`mcunet.plot` (imported on first use; needs matplotlib), the supernet
+(libtorch: training, evaluation, fine-tuning) in :mod:`mcunet.nn`, firmware builds and QEMU runs in
+:mod:`mcunet.firmware`, the whole main job in :mod:`mcunet.pipeline`.
 """
 
 from __future__ import annotations
@@ -199,8 +201,8 @@ def run_host(model, inputs, runtime_dir=None):
 
 
 def __getattr__(name: str):
-    # Lazy: `mcunet.plot` imports matplotlib only when used.
-    if name == "plot":
+    # Lazy: `mcunet.plot` imports matplotlib, `mcunet.nn` libtorch, only when used.
+    if name in ("plot", "nn", "firmware", "pipeline"):
         import importlib
         return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'mcunet' has no attribute '{name}'")

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from ._cli import cli_path, source_dir  # noqa: F401  (re-exported: mcunet.pipeline.cli_path)
+
 SCHEMA_VERSION = 1
 
 #: The embedded default: Fashion-MNIST on the STM32F746, sized to finish in
@@ -135,21 +137,6 @@ def load_config(path: str) -> Dict[str, Any]:
 
 
 # ---- Locating the build ----------------------------------------------------------------------
-
-
-def source_dir() -> Path:
-    """The repository root (python/mcunet/../..)."""
-    return Path(__file__).resolve().parent.parent.parent
-
-
-def cli_path() -> Path:
-    """build/bin/mcunet, or $MCUNET_CLI."""
-    env = os.environ.get("MCUNET_CLI")
-    p = Path(env) if env else source_dir() / "build" / "bin" / "mcunet"
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: the mcunet command line is not built (run ./scripts/test or "
-                                f"cmake --build build), or set MCUNET_CLI")
-    return p
 
 
 def _space_path(space: str) -> Path:

@@ -105,6 +105,16 @@ std::vector<float> Subnet::Forward(const std::vector<float>& nchw, int n) {
   return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
 }
 
+void Subnet::Forward(const float* nchw, int n, float* logits) {
+  if (n <= 0) throw InvalidInput("Forward: expected at least one image, got " + std::to_string(n));
+  torch::NoGradGuard guard;
+  impl_->module->eval();
+  const int c = impl_->arch.in_channels, r = impl_->arch.resolution;
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(nchw), {n, c, r, r}, torch::kFloat32);
+  const torch::Tensor y = impl_->module->forward(x).contiguous();
+  std::copy(y.data_ptr<float>(), y.data_ptr<float>() + y.numel(), logits);
+}
+
 namespace {
 
 std::vector<float> ToVector(const torch::Tensor& t) {

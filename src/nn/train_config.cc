@@ -43,6 +43,7 @@ nlohmann::json TrainConfig::ToJson() const {
           {"weight_decay", weight_decay},
           {"label_smoothing", label_smoothing},
           {"num_random_subnets", num_random_subnets},
+          {"train_smallest", train_smallest},
           {"distill", distill},
           {"sort_channels", sort_channels},
           {"bn_momentum", bn_momentum},
@@ -62,7 +63,7 @@ TrainConfig TrainConfig::FromJson(const nlohmann::json& j, const std::string& so
   static const std::set<std::string> kKeys = {
       "schema_version", "kind",          "epochs",          "batch_size",         "lr",
       "momentum",       "nesterov",      "warmup_epochs",   "weight_decay",       "label_smoothing",
-      "num_random_subnets", "distill",   "sort_channels",   "bn_momentum",        "calib_batches",
+      "num_random_subnets", "train_smallest", "distill",   "sort_channels",   "bn_momentum",        "calib_batches",
       "calib_batch_size", "eval_batch_size", "eval_each_epoch", "seed",           "threads",
       "augment",        "data"};
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -84,6 +85,7 @@ TrainConfig TrainConfig::FromJson(const nlohmann::json& j, const std::string& so
   c.weight_decay = r.Get<double>(j, "weight_decay", "", c.weight_decay);
   c.label_smoothing = r.Get<double>(j, "label_smoothing", "", c.label_smoothing);
   c.num_random_subnets = r.Get<int>(j, "num_random_subnets", "", c.num_random_subnets);
+  c.train_smallest = r.Get<bool>(j, "train_smallest", "", c.train_smallest);
   c.distill = r.Get<bool>(j, "distill", "", c.distill);
   c.sort_channels = r.Get<bool>(j, "sort_channels", "", c.sort_channels);
   c.bn_momentum = r.Get<double>(j, "bn_momentum", "", c.bn_momentum);

@@ -333,13 +333,17 @@ TrainResult TrainSupernet(const SearchSpace& space, const SubSpace& sub, const T
     const int64_t ok = logits.argmax(1).eq(y).sum().item<int64_t>();
     torch::Tensor teacher;
     if (cfg.distill) teacher = torch::softmax(logits.detach(), 1);
-    for (int k = 0; k < cfg.num_random_subnets; ++k) {
-      const Genes g = space.Sample(rng);
-      space.DecodeInto(sub, g, &scratch);
-      m.SetActive(scratch, g);
+    const auto train_subnet = [&](const Arch& arch, const Genes& g) {
+      m.SetActive(arch, g);
       const torch::Tensor out = m.forward(x);
       torch::Tensor l = cfg.distill ? SoftCrossEntropy(out, teacher) : torch::nn::functional::cross_entropy(out, y, xent);
       l.backward();
+    };
+    if (cfg.train_smallest) train_subnet(smallest, smallest_genes);
+    for (int k = 0; k < cfg.num_random_subnets; ++k) {
+      const Genes g = space.Sample(rng);
+      space.DecodeInto(sub, g, &scratch);
+      train_subnet(scratch, g);
     }
     m.SetActive(largest, largest_genes);
     return std::pair<double, int64_t>(loss_value, ok);

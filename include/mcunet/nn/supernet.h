@@ -59,6 +59,10 @@ class Supernet {
   // Logits [n][num_classes] of the active subnet (inference mode, running
   // BN statistics) for normalised NCHW input [n][C][R][R].
   std::vector<float> Forward(const std::vector<float>& nchw, int n);
+  // The same without copying the input: `nchw` holds n x C x R x R floats,
+  // `logits` has room for n x num_classes (the Python bindings pass NumPy
+  // arrays and torch tensors through this).
+  void Forward(const float* nchw, int n, float* logits);
 
   // Reorders every block's expansion channels by decreasing L1 importance
   // (function preserving for the largest subnet).
@@ -108,6 +112,7 @@ class Subnet {
 
   const Arch& arch() const;
   std::vector<float> Forward(const std::vector<float>& nchw, int n);
+  void Forward(const float* nchw, int n, float* logits);  // as Supernet's
   // Layers named and laid out as float_model.h specifies (OHWI weights, BN
   // unfolded), with this net's normalisation.
   FloatModel ToFloatModel() const;

@@ -7,6 +7,7 @@
 //    "warmup_epochs": 0, "weight_decay": 5e-5,        // not on BN / biases
 //    "label_smoothing": 0.1,
 //    "num_random_subnets": 4,      // sandwich rule: largest + N random / batch
+//    "train_smallest": false,      // and the smallest too (BigNAS sandwich)
 //    "distill": false,             // in-place distillation from the largest
 //    "sort_channels": true,        // L1 channel re-sorting each epoch
 //    "bn_momentum": 0.1,
@@ -41,6 +42,7 @@ struct TrainConfig {
   double weight_decay = 5e-5;
   double label_smoothing = 0.1;
   int num_random_subnets = 4;
+  bool train_smallest = false;
   bool distill = false;
   bool sort_channels = true;
   double bn_momentum = 0.1;
