@@ -405,13 +405,15 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
 #endif
 
 #if defined(MCUNET_USE_DSP)
-/* Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
+/* Out of line, one copy for every case (Flash): the edges and single pixels.
+ * Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
  * two pixels (x0 -> out0, x1 -> out1; x1 may be NULL), four input channels
  * per step: weights loaded once per step for both pixels, inputs widened
  * with the zero-point offset by SXTAB16, SMLAD for two products at a time. */
-static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1,
-                                              const int8_t* weights, const int32_t* bias, int8_t* out0, int8_t* out1,
-                                              int32_t oc, const int two_oc, const int two_px) {
+static __attribute__((noinline)) void pointwise_block_dsp(const mcunet_conv_params* p, const int8_t* x0,
+                                                   const int8_t* x1, const int8_t* weights, const int32_t* bias,
+                                                   int8_t* out0, int8_t* out1, int32_t oc, const int two_oc,
+                                                   const int two_px) {
   const int32_t a = p->in_c;
   const int32_t off = -p->in_zp;
   const int32_t off2 = dup16(off);
@@ -529,43 +531,37 @@ static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const
   }
 }
 
-static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
-                       int8_t* out0) {
-  int32_t oc = 0;
-  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
-  if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
-}
-
-#define PW_ASM_STEP \
-  "ldr %[t5], %[off2m]\n\t" \
-  "ldr %[t0], [%[pa]], #4\n\t" \
-  "sxtab16 %[t1], %[t5], %[t0]\n\t" \
-  "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t" \
-  "ldr %[t2], [%[pb]], #4\n\t" \
-  "sxtab16 %[t3], %[t5], %[t2]\n\t" \
-  "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t" \
-  "ldr %[t4], [%[pw0]], #4\n\t" \
-  "sxtb16 %[t5], %[t4]\n\t" \
-  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+#define PW_ASM_STEP0                       \
+  "ldr %[t0], [%[pa]], #4\n\t"             \
+  "sxtb16 %[t1], %[t0]\n\t"                \
+  "sxtb16 %[t0], %[t0], ror #8\n\t"        \
+  "ldr %[t2], [%[pb]], #4\n\t"             \
+  "sxtb16 %[t3], %[t2]\n\t"                \
+  "sxtb16 %[t2], %[t2], ror #8\n\t"        \
+  "ldr %[t4], [%[pw0]], #4\n\t"            \
+  "sxtb16 %[t5], %[t4]\n\t"                \
+  "sxtb16 %[t4], %[t4], ror #8\n\t"        \
   "smlad %[a00], %[t5], %[t1], %[a00]\n\t" \
   "smlad %[a00], %[t4], %[t0], %[a00]\n\t" \
   "smlad %[a01], %[t5], %[t3], %[a01]\n\t" \
   "smlad %[a01], %[t4], %[t2], %[a01]\n\t" \
-  "ldr %[t4], [%[pw1]], #4\n\t" \
-  "sxtb16 %[t5], %[t4]\n\t" \
-  "sxtb16 %[t4], %[t4], ror #8\n\t" \
+  "ldr %[t4], [%[pw1]], #4\n\t"            \
+  "sxtb16 %[t5], %[t4]\n\t"                \
+  "sxtb16 %[t4], %[t4], ror #8\n\t"        \
   "smlad %[a10], %[t5], %[t1], %[a10]\n\t" \
   "smlad %[a10], %[t4], %[t0], %[a10]\n\t" \
   "smlad %[a11], %[t5], %[t3], %[a11]\n\t" \
-  "smlad %[a11], %[t4], %[t2], %[a11]\n\t" \
+  "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
 
-
-/* pw_dsp_two's common case for a pw_fast_ok layer with a bias: in_c a
- * multiple of 4, output channels in pairs (npairs > 0); every per-pair
- * pointer advances, nothing is recomputed from an index. */
-static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
-                        const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
-                        int32_t npairs, int32_t off2, int32_t zp) {
+/* pw_dsp_two's common case for a pw_fast_ok layer with a bias and in_zp 0
+ * (the code generator folds a pointwise conv's input zero point into its
+ * bias): in_c a multiple of 4, output channels in pairs (npairs > 0), plain
+ * SXTB16, 20 instructions per 16 MACs; every per-pair pointer advances,
+ * nothing is recomputed from an index. Out of line: its own registers. */
+static __attribute__((noinline)) void pointwise_pairs_zp0(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                                          const int32_t* bias, const int32_t* mult,
+                                                          const int8_t* sh8, int8_t* out0, int8_t* out1,
+                                                          int32_t a, int32_t npairs, int32_t zp) {
   const int8_t* const end = x0 + a;
   do {
     int32_t acc00 = bias[0], acc10 = bias[1];
@@ -578,14 +574,14 @@ static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, con
     __asm__ volatile(
         "cmp %[t5], #0\n\t"
         "bne 2f\n\t"
-        "1:\n\t" PW_ASM_STEP "2:\n\t" PW_ASM_STEP
+        "1:\n\t" PW_ASM_STEP0 "2:\n\t" PW_ASM_STEP0
         "ldr %[t5], %[endm]\n\t"
         "cmp %[pa], %[t5]\n\t"
         "bne 1b\n\t"
         : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
           [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
           [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
-        : [off2m] "m"(off2), [endm] "m"(end)
+        : [endm] "m"(end)
         : "cc", "memory");
     w = pw1; /* = w + 2a: the next pair's rows */
     {
@@ -609,6 +605,20 @@ static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, con
   } while (--npairs > 0);
 }
 
+static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
+                       int8_t* out0, const int fast) {
+  int32_t oc = 0;
+  if (fast && bias && p->in_zp == 0 && (p->in_c & 3) == 0 && p->in_c > 0 && p->out_c >= 2) {
+    /* The pair kernel with both pixels x0 (each output byte written twice
+     * with the same value; x0 is staged, so no output overlaps it). */
+    pointwise_pairs_zp0(x0, x0, weights, bias, p->multiplier, p->shift8, out0, out0, p->in_c, p->out_c >> 1,
+                        p->out_zp);
+    oc = p->out_c & ~1;
+  }
+  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
+  if (oc < p->out_c) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
+}
+
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
                        const int32_t* bias, int8_t* out0, int8_t* out1, const int fast) {
   int32_t oc = 0;
@@ -618,8 +628,8 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
     const int32_t off2 = dup16(-p->in_zp);
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const int32_t* const mult = p->multiplier;
-    if (fast && bias && b >= 2) {
-      pw_two_fast(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, off2, zp);
+    if (fast && bias && b >= 2 && off2 == 0) {
+      pointwise_pairs_zp0(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, zp);
       oc = b & ~1;
     }
     for (; oc + 2 <= b; oc += 2) {
@@ -713,11 +723,11 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
         out1[oc + 1] = r11;
       }
     }
-    if (oc < b) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+    if (oc < b) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
     return;
   }
-  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
-  if (oc < p->out_c) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
+  if (oc < p->out_c) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
 }
 
 static int disjoint(const int8_t* x, int32_t nx, const int8_t* y, int32_t ny) {
@@ -758,7 +768,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
       }
     }
     memcpy(scratch, in_x, (size_t)a);
-    pw_dsp_one(p, scratch, weights, bias, out_x);
+    pw_dsp_one(p, scratch, weights, bias, out_x, fast);
     i += 1;
   }
 }
@@ -1067,19 +1077,18 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   }
   return 1;
 }
-#define MCUNET_DEFINE_DW_ROWS(K, S)                                                                            \
-  static int dw_rows_k##K##s##S(const mcunet_conv_params* p, const int8_t* input, int8_t* output,             \
-                                const int8_t* weights, const int32_t* bias, int in_place) {                   \
+/* One function per kernel size for both strides (Flash: the set-up and the
+ * row gathering are shared; the stride is tested once per output row). */
+#define MCUNET_DEFINE_DW_ROWS(K)                                                                               \
+  static int dw_rows_k##K(const mcunet_conv_params* p, const int8_t* input, int8_t* output,                  \
+                          const int8_t* weights, const int32_t* bias, int in_place) {                         \
     int8_t ring[2 * K * DW_RW_MAX(K)];                                                                         \
-    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, S);                                     \
+    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, p->stride_h == 1 ? 1 : 2);          \
   }
-MCUNET_DEFINE_DW_ROWS(3, 1)
-MCUNET_DEFINE_DW_ROWS(3, 2)
-MCUNET_DEFINE_DW_ROWS(5, 1)
-MCUNET_DEFINE_DW_ROWS(5, 2)
-MCUNET_DEFINE_DW_ROWS(7, 1)
-MCUNET_DEFINE_DW_ROWS(7, 2)
-#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K##s##S(p, in, out, w, b, inplace)
+MCUNET_DEFINE_DW_ROWS(3)
+MCUNET_DEFINE_DW_ROWS(5)
+MCUNET_DEFINE_DW_ROWS(7)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K(p, in, out, w, b, inplace)
 #else
 #define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
 #endif
