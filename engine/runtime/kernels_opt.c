@@ -531,78 +531,144 @@ static __attribute__((noinline)) void pointwise_block_dsp(const mcunet_conv_para
   }
 }
 
-#define PW_ASM_STEP0                       \
-  "ldr %[t0], [%[pa]], #4\n\t"             \
-  "sxtb16 %[t1], %[t0]\n\t"                \
-  "sxtb16 %[t0], %[t0], ror #8\n\t"        \
-  "ldr %[t2], [%[pb]], #4\n\t"             \
-  "sxtb16 %[t3], %[t2]\n\t"                \
-  "sxtb16 %[t2], %[t2], ror #8\n\t"        \
-  "ldr %[t4], [%[pw0]], #4\n\t"            \
-  "sxtb16 %[t5], %[t4]\n\t"                \
-  "sxtb16 %[t4], %[t4], ror #8\n\t"        \
-  "smlad %[a00], %[t5], %[t1], %[a00]\n\t" \
-  "smlad %[a00], %[t4], %[t0], %[a00]\n\t" \
-  "smlad %[a01], %[t5], %[t3], %[a01]\n\t" \
-  "smlad %[a01], %[t4], %[t2], %[a01]\n\t" \
-  "ldr %[t4], [%[pw1]], #4\n\t"            \
-  "sxtb16 %[t5], %[t4]\n\t"                \
-  "sxtb16 %[t4], %[t4], ror #8\n\t"        \
-  "smlad %[a10], %[t5], %[t1], %[a10]\n\t" \
-  "smlad %[a10], %[t4], %[t0], %[a10]\n\t" \
-  "smlad %[a11], %[t5], %[t3], %[a11]\n\t" \
-  "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
-
 /* pw_dsp_two's common case for a pw_fast_ok layer with a bias and in_zp 0
  * (the code generator folds a pointwise conv's input zero point into its
- * bias): in_c a multiple of 4, output channels in pairs (npairs > 0), plain
- * SXTB16, 20 instructions per 16 MACs; every per-pair pointer advances,
- * nothing is recomputed from an index. Out of line: its own registers. */
-static __attribute__((noinline)) void pointwise_pairs_zp0(const int8_t* x0, const int8_t* x1, const int8_t* w,
-                                                          const int32_t* bias, const int32_t* mult,
-                                                          const int8_t* sh8, int8_t* out0, int8_t* out1,
-                                                          int32_t a, int32_t npairs, int32_t zp) {
-  const int8_t* const end = x0 + a;
-  do {
-    int32_t acc00 = bias[0], acc10 = bias[1];
-    int32_t acc01 = acc00, acc11 = acc10;
-    const int8_t* pa = x0;
-    const int8_t* pb = x1;
-    const int8_t* pw0 = w;
-    const int8_t* pw1 = w + a;
-    int32_t t0, t1, t2, t3, t4, t5 = a & 4;
-    __asm__ volatile(
-        "cmp %[t5], #0\n\t"
-        "bne 2f\n\t"
-        "1:\n\t" PW_ASM_STEP0 "2:\n\t" PW_ASM_STEP0
-        "ldr %[t5], %[endm]\n\t"
-        "cmp %[pa], %[t5]\n\t"
-        "bne 1b\n\t"
-        : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
-          [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-          [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
-        : [endm] "m"(end)
-        : "cc", "memory");
-    w = pw1; /* = w + 2a: the next pair's rows */
-    {
-      const int32_t m0 = mult[0], m1 = mult[1];
-      const int32_t e0 = -sh8[0], e1 = -sh8[1];
-      const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
-      const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
-      const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
-      const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
-      const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
-      out0[0] = (int8_t)r00;
-      out0[1] = (int8_t)r10;
-      out1[0] = (int8_t)r01;
-      out1[1] = (int8_t)r11;
-    }
-    bias += 2;
-    mult += 2;
-    sh8 += 2;
-    out0 += 2;
-    out1 += 2;
-  } while (--npairs > 0);
+ * bias): in_c a multiple of 4, output channels in pairs (npairs > 0).
+ * Hand-written Thumb-2 (every register is needed by the 2x2 tile): per 4
+ * input channels 20 instructions for 16 MACs (plain SXTB16, no offset), and
+ * per pair of output channels the requantisation of rq_fast with the
+ * per-channel state in the stack frame (LDRD/STRD, post-indexed loads).
+ * The context is copied to the frame on entry; layout below. */
+typedef struct pw_pairs_ctx {
+  const int8_t* x0;       /* 0: pixel X's input (in_c bytes) */
+  const int8_t* x1;       /* 4: pixel Y's input */
+  const int8_t* end;      /* 8: x0 + in_c */
+  int32_t a;              /* 12: in_c, a multiple of 4 */
+  const int8_t* w;        /* 16: weights of the first pair [2][in_c] */
+  const int32_t* bias;    /* 20 */
+  const int32_t* mult;    /* 24 */
+  const int8_t* sh8;      /* 28: shifts in [-31, -1] */
+  int8_t* out0;           /* 32 */
+  int8_t* out1;           /* 36 */
+  const int8_t* out0_end; /* 40: out0 + 2 * npairs */
+  int32_t zp;             /* 44: out_zp */
+  int32_t odd;            /* 48: in_c & 4 (an odd number of 4-channel steps) */
+} pw_pairs_ctx;
+void mcunet_pointwise_pairs_zp0(const pw_pairs_ctx* c);
+#define PW_ASM_STEP0 \
+  "ldr r8, [r4], #4\n\t"        \
+  "sxtb16 r9, r8\n\t"            \
+  "sxtb16 r8, r8, ror #8\n\t"    \
+  "ldr r10, [r5], #4\n\t"       \
+  "sxtb16 r11, r10\n\t"          \
+  "sxtb16 r10, r10, ror #8\n\t"  \
+  "ldr r12, [r6], #4\n\t"       \
+  "sxtb16 lr, r12\n\t"           \
+  "sxtb16 r12, r12, ror #8\n\t"  \
+  "smlad r0, lr, r9, r0\n\t"     \
+  "smlad r0, r12, r8, r0\n\t"    \
+  "smlad r1, lr, r11, r1\n\t"    \
+  "smlad r1, r12, r10, r1\n\t"   \
+  "ldr r12, [r7], #4\n\t"       \
+  "sxtb16 lr, r12\n\t"           \
+  "sxtb16 r12, r12, ror #8\n\t"  \
+  "smlad r2, lr, r9, r2\n\t"     \
+  "smlad r2, r12, r8, r2\n\t"    \
+  "smlad r3, lr, r11, r3\n\t"    \
+  "smlad r3, r12, r10, r3\n\t"
+
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_pointwise_pairs_zp0\n\t"
+    ".hidden mcunet_pointwise_pairs_zp0\n\t"
+    ".type mcunet_pointwise_pairs_zp0, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_pointwise_pairs_zp0:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #52\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "ldr r1, [r0, #48]\n\t"
+    "str r1, [sp, #48]\n\t"
+    "ldr r6, [sp, #16]\n"          /* pw0 = w */
+    "3:\n\t"                       /* per pair of output channels */
+    "ldr lr, [sp, #20]\n\t"
+    "ldrd r0, r2, [lr], #8\n\t"   /* acc00 = bias[0], acc10 = bias[1] */
+    "str lr, [sp, #20]\n\t"
+    "mov r1, r0\n\t"
+    "mov r3, r2\n\t"
+    "ldrd r4, r5, [sp]\n\t"       /* pa = x0, pb = x1 */
+    "ldr lr, [sp, #12]\n\t"
+    "add r7, r6, lr\n\t"          /* pw1 = pw0 + a */
+    "ldr lr, [sp, #48]\n\t"
+    "cmp lr, #0\n\t"
+    "bne 2f\n"
+    "1:\n\t" PW_ASM_STEP0 "2:\n\t" PW_ASM_STEP0
+    "ldr lr, [sp, #8]\n\t"
+    "cmp r4, lr\n\t"
+    "bne 1b\n\t"
+    "mov r6, r7\n\t"              /* the next pair's rows */
+    "ldr lr, [sp, #24]\n\t"
+    "ldrd r4, r5, [lr], #8\n\t"   /* m0, m1 */
+    "str lr, [sp, #24]\n\t"
+    "ldr lr, [sp, #28]\n\t"
+    "ldrsb r7, [lr], #1\n\t"
+    "ldrsb r8, [lr], #1\n\t"
+    "str lr, [sp, #28]\n\t"
+    "rsb r7, r7, #0\n\t"          /* e0 = -shift0 */
+    "rsb r8, r8, #0\n\t"          /* e1 */
+    "movs r9, #1\n\t"
+    "sub r10, r7, #1\n\t"
+    "lsl r10, r9, r10\n\t"        /* rnd0 = 2^(e0-1) */
+    "sub r11, r8, #1\n\t"
+    "lsl r11, r9, r11\n\t"        /* rnd1 */
+    "ldr lr, [sp, #44]\n\t"       /* zp */
+#define PW_ASM_RQ(acc, m, rnd, e)                 \
+  "lsl " acc ", " acc ", #1\n\t"                 \
+  "smmulr " acc ", " acc ", " m "\n\t"           \
+  "qadd r9, " acc ", " rnd "\n\t"                \
+  "add r9, r9, " acc ", asr #31\n\t"             \
+  "asr r9, r9, " e "\n\t"                        \
+  "add r9, r9, lr\n\t"                           \
+  "ssat " acc ", #8, r9\n\t"
+    PW_ASM_RQ("r0", "r4", "r10", "r7") PW_ASM_RQ("r1", "r4", "r10", "r7")
+    PW_ASM_RQ("r2", "r5", "r11", "r8") PW_ASM_RQ("r3", "r5", "r11", "r8")
+    "ldrd r4, r5, [sp, #32]\n\t"  /* out0, out1 */
+    "strb r0, [r4], #1\n\t"
+    "strb r2, [r4], #1\n\t"
+    "strb r1, [r5], #1\n\t"
+    "strb r3, [r5], #1\n\t"
+    "strd r4, r5, [sp, #32]\n\t"
+    "ldr lr, [sp, #40]\n\t"
+    "cmp r4, lr\n\t"
+    "bne 3b\n\t"
+    "add sp, sp, #52\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_pointwise_pairs_zp0, .-mcunet_pointwise_pairs_zp0\n\t");
+#undef PW_ASM_RQ
+#undef PW_ASM_STEP0
+
+static void pointwise_pairs_zp0(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
+                                const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
+                                int32_t npairs, int32_t zp) {
+  pw_pairs_ctx c;
+  c.x0 = x0;
+  c.x1 = x1;
+  c.end = x0 + a;
+  c.a = a;
+  c.w = w;
+  c.bias = bias;
+  c.mult = mult;
+  c.sh8 = sh8;
+  c.out0 = out0;
+  c.out1 = out1;
+  c.out0_end = out0 + 2 * npairs;
+  c.zp = zp;
+  c.odd = a & 4;
+  mcunet_pointwise_pairs_zp0(&c);
 }
 
 static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
