@@ -1009,6 +1009,93 @@ static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const
   }
 }
 
+/* One output row of a 3x3 stride-1 depthwise channel on the padded rows
+ * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2
+ * with the 3x3 weights in five registers (the centre-column taps packed two
+ * per register), 48 instructions per pair. The context is copied to the
+ * frame on entry; layout below. */
+typedef struct dw3_row_ctx {
+  const int8_t* row; /* 0: padded row 0 at output 0 */
+  int32_t rw;        /* 4: padded row stride */
+  int32_t rw2;       /* 8: 2 * rw */
+  int32_t wE0;       /* 12: pack16(w[ky][0], w[ky][2]) for ky = 0, 1, 2 */
+  int32_t wE1;       /* 16 */
+  int32_t wE2;       /* 20 */
+  int32_t w1a;       /* 24: pack16(w[0][1], w[1][1]) */
+  int32_t w1b;       /* 28: w[2][1] */
+  int8_t* o;         /* 32: output 0 */
+  const int8_t* o_end; /* 36: o + 2 * npairs * C */
+  int32_t b;         /* 40: bias with the zero-point term */
+  int32_t mult;      /* 44 */
+  int32_t rnd;       /* 48 */
+  int32_t e;         /* 52 */
+  int32_t zp;        /* 56 */
+  int32_t c;         /* 60: output stride (channels) */
+} dw3_row_ctx;
+void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
+#define DW3_TAP(ld, wE, mlo, mhi)          \
+  ld "\n\t"                               \
+  "sxtb16 r11, r10\n\t"                   \
+  "sxtb16 r12, r10, ror #8\n\t"           \
+  "smlad r8, r11, " wE ", r8\n\t"         \
+  "smlad r9, r12, " wE ", r9\n\t"         \
+  mlo ", r12, r8\n\t"                    \
+  mhi ", r11, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise3s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise3s1_row_pairs\n\t"
+    ".type mcunet_depthwise3s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise3s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #64\n\t"
+    "ldm r0, {r1-r8}\n\t"
+    "stm sp, {r1-r8}\n\t"
+    "add r1, sp, #32\n\t"
+    "add r0, r0, #32\n\t"
+    "ldm r0, {r2-r9}\n\t"
+    "stm r1, {r2-r9}\n\t"
+    "ldm sp, {r0-r7}\n\t"        /* row, rw, rw2, wE0, wE1, wE2, w1a, w1b */
+    "ldr lr, [sp, #32]\n"        /* o */
+    "1:\n\t"
+    "ldr r8, [sp, #40]\n\t"
+    "mov r9, r8\n\t"
+    DW3_TAP("ldr r10, [r0]", "r3", "smlabb r8, r6", "smlabt r9, r6")
+    DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
+    DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7")
+    "ldr r10, [sp, #44]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #56]\n\t"  /* zp, c */
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "add r0, r0, #2\n\t"
+    "ldr r8, [sp, #36]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #64\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
+#undef DW3_TAP
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -1078,7 +1165,29 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         rows = ring + ((oy * S) % K) * rw;
       }
       if (S == 1) {
-        for (ox = 0; ox < OW; ox += 2) {
+        ox = 0;
+        if (K == 3 && fast && OW >= 2) {
+          dw3_row_ctx q;
+          q.row = rows;
+          q.rw = rw;
+          q.rw2 = 2 * rw;
+          q.wE0 = wE[0];
+          q.wE1 = wE[1];
+          q.wE2 = wE[2];
+          q.w1a = pack16(w1[0], w1[1]);
+          q.w1b = w1[2];
+          q.o = o;
+          q.o_end = o + (OW & ~1) * C;
+          q.b = b;
+          q.mult = mult;
+          q.rnd = rnd;
+          q.e = e;
+          q.zp = zp;
+          q.c = C;
+          mcunet_depthwise3s1_row_pairs(&q);
+          ox = OW & ~1;
+        }
+        for (; ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
 #pragma GCC unroll 7
