@@ -379,6 +379,11 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t input_offset = -p->in_zp;
+  /* Parameters in locals: the int8 stores may alias *p. */
+  const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t* const mult = p->multiplier;
+  const int32_t* const shift = p->shift;
+  const int8_t* const shift8 = p->shift8;
   int32_t i, oc, ic;
   for (i = 0; i < n; ++i) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
@@ -388,16 +393,21 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
     memcpy(scratch, input + px * a, (size_t)a);
     for (oc = 0; oc < b; ++oc) {
       /* sum_ic w (x - zp) = sum_ic w x - zp sum_ic w: int8 x int8 products,
-       * which vectorise well on the host (and map to SMLAD on Cortex-M). */
+       * which vectorise well on the host (and map to SMLAD on Cortex-M).
+       * The generated code folds the zero point into the bias (in_zp 0). */
       const int8_t* w = weights + oc * a;
       int32_t acc_wx = 0, acc_w = 0;
-      for (ic = 0; ic < a; ++ic) {
-        acc_wx += w[ic] * scratch[ic];
-        acc_w += w[ic];
+      if (input_offset == 0) {
+        for (ic = 0; ic < a; ++ic) acc_wx += w[ic] * scratch[ic];
+      } else {
+        for (ic = 0; ic < a; ++ic) {
+          acc_wx += w[ic] * scratch[ic];
+          acc_w += w[ic];
+        }
       }
       acc_wx += input_offset * acc_w;
       if (bias) acc_wx += bias[oc];
-      out[oc] = requant_s8(acc_wx, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
+      out[oc] = requant_s8(acc_wx, mult[oc], shift8 ? (int32_t)shift8[oc] : shift[oc], zp, lo, hi);
     }
   }
 }
