@@ -94,7 +94,11 @@ static void pointwise_case(int32_t id, int32_t n, int32_t a, int32_t b, int32_t 
   p.out_c = b;
   p.kernel_h = p.kernel_w = p.stride_h = p.stride_w = 1;
   random_params(&p, b, with_bias);
-  if (id % 3 == 0) force_generated_layout(&p, b);
+  if (id % 3 == 0) {
+    force_generated_layout(&p, b);
+    /* the generated code's pointwise convs: input zero point folded into the bias */
+    if (id % 2 == 0) p.in_zp = 0;
+  }
   fill(weights, a * b);
   fill(ref_in, n * a);
   mcunet_ref_conv2d_s8(&p, ref_in, weights, with_bias ? bias : 0, ref_out);
@@ -128,12 +132,12 @@ static void pointwise_cases(void) {
 }
 
 /* TF SAME padding for stride s. */
-static void same_pad(int32_t in, int32_t k, int32_t s, int32_t* out, int32_t* pad) {
+static void same_pad(int32_t in, int32_t k, int32_t s, int16_t* out, int16_t* pad) {
   const int32_t o = (in + s - 1) / s;
   int32_t total = (o - 1) * s + k - in;
   if (total < 0) total = 0;
-  *out = o;
-  *pad = total / 2;
+  *out = (int16_t)o;
+  *pad = (int16_t)(total / 2);
 }
 
 static void depthwise_case(int32_t id, int32_t h, int32_t w, int32_t c, int32_t k, int32_t s, int valid) {

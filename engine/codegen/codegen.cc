@@ -184,8 +184,12 @@ class Emitter {
   }
   void EmitInt8Array(const std::string& name, const std::vector<uint8_t>& data);
   void EmitInt32Array(const std::string& name, const std::vector<int32_t>& v);
-  std::string EmitBias(int k, const Op& op, int64_t channels);
-  void EmitConvParams(const std::string& name, const ConvFields& f, const std::string& mult, const std::string& shift);
+  // fold_zp != 0: a pointwise conv's bias with the input zero-point term
+  // folded in (see EmitConvLike); `w` its [out_c][in_c] weights.
+  std::string EmitBias(int k, const Op& op, int64_t channels, int64_t fold_zp = 0,
+                       const std::vector<uint8_t>* w = nullptr);
+  void EmitConvParams(const std::string& name, const ConvFields& f, const std::string& mult,
+                      const std::string& shift);
   void Stmt(const std::string& s) { body_ += "  " + s + "\n"; }
   void RequireScratch(int k, int64_t bytes) const {
     if (!ref_ && bytes > plan_.scratch_bytes) {
@@ -258,15 +262,29 @@ void Emitter::EmitInt32Array(const std::string& name, const std::vector<int32_t>
 }
 
 // Emits the int32 bias of a conv/FC; returns its name, or "NULL".
-std::string Emitter::EmitBias(int k, const Op& op, int64_t channels) {
-  if (op.inputs[2] < 0) return "NULL";
-  const std::vector<uint8_t>& raw = ConstData(k, op.inputs[2], DType::kInt32, "bias");
-  if (static_cast<int64_t>(raw.size()) != 4 * channels) {
-    throw InvalidInput("codegen: " + Where(k) + ": bias " + TensorName(op.inputs[2]) + " should hold " + Str(channels) +
-                       " values");
+std::string Emitter::EmitBias(int k, const Op& op, int64_t channels, int64_t fold_zp,
+                              const std::vector<uint8_t>* w) {
+  if (op.inputs[2] < 0 && fold_zp == 0) return "NULL";
+  std::vector<int32_t> bias(channels, 0);
+  if (op.inputs[2] >= 0) {
+    const std::vector<uint8_t>& raw = ConstData(k, op.inputs[2], DType::kInt32, "bias");
+    if (static_cast<int64_t>(raw.size()) != 4 * channels) {
+      throw InvalidInput("codegen: " + Where(k) + ": bias " + TensorName(op.inputs[2]) + " should hold " +
+                         Str(channels) + " values");
+    }
+    std::memcpy(bias.data(), raw.data(), raw.size());
   }
-  std::vector<int32_t> bias(channels);
-  std::memcpy(bias.data(), raw.data(), raw.size());
+  if (fold_zp != 0) {
+    // bias + sum_i w_i (x_i - zp) = (bias - zp sum_i w_i) + sum_i w_i x_i in
+    // int32 (modulo 2^32, as the kernels' accumulators): exact.
+    const int64_t depth = static_cast<int64_t>(w->size()) / channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < depth; ++i) sum += static_cast<int8_t>((*w)[c * depth + i]);
+      const uint32_t folded = static_cast<uint32_t>(bias[c]) - static_cast<uint32_t>(fold_zp * sum);
+      bias[c] = static_cast<int32_t>(folded);
+    }
+  }
   const std::string name = "op" + Str(k) + "_bias";
   EmitInt32Array(name, bias);
   return name;
@@ -274,6 +292,15 @@ std::string Emitter::EmitBias(int k, const Op& op, int64_t channels) {
 
 void Emitter::EmitConvParams(const std::string& name, const ConvFields& f, const std::string& mult,
                              const std::string& shift) {
+  // mcunet_conv_params holds its shape fields as int16_t.
+  for (const int64_t v :
+       {f.in_h, f.in_w, f.in_c, f.out_h, f.out_w, f.out_c, f.kernel_h, f.kernel_w, f.stride_h, f.stride_w,
+        f.dilation_h, f.dilation_w, f.pad_top, f.pad_left, f.in_zp, f.out_zp, f.act_min, f.act_max}) {
+    if (v < -32768 || v > 32767) {
+      throw Unsupported("codegen: " + name + ": a shape, padding or zero-point value " + Str(v) +
+                        " does not fit mcunet_conv_params' int16 fields");
+    }
+  }
   data_ += "static const mcunet_conv_params " + name + " = {\n";
   data_ += "    " + Str(f.in_h) + ", " + Str(f.in_w) + ", " + Str(f.in_c) + ",  /* in h, w, c */\n";
   data_ += "    " + Str(f.out_h) + ", " + Str(f.out_w) + ", " + Str(f.out_c) + ",  /* out h, w, c */\n";
@@ -437,7 +464,11 @@ void Emitter::EmitConvLike(int k) {
   }
   const std::string prefix = "op" + Str(k);
   EmitInt8Array(prefix + "_weights", w);
-  const std::string bias = EmitBias(k, op, out_c);
+  // Pointwise convs (no padding) take the input zero-point term folded into
+  // the bias and in_zp 0: no per-MAC offset work in the kernels.
+  const bool fold = op.kind == OpKind::kPointwiseConv2D && !ref_;
+  const int64_t in_zp = fold ? 0 : Zp(in);
+  const std::string bias = EmitBias(k, op, out_c, fold ? Zp(in) : 0, &w);
   std::vector<int32_t> mult, shift;
   const std::vector<float> ws = WeightScales(k, op.inputs[1], out_c);
   QuantizeConvMultipliers(Scale(in), ws, Scale(out), &mult, &shift);
@@ -447,7 +478,7 @@ void Emitter::EmitConvLike(int k) {
   const ActivationRange act = QuantizedActivationRange(op.activation, Scale(out), Zp(out));
   const ConvFields f{is[1],       is[2],       is[3],       os[1],       os[2],         os[3],
                      op.kernel_h, op.kernel_w, op.stride_h, op.stride_w, op.dilation_h, op.dilation_w,
-                     op.pad_top,  op.pad_left, Zp(in),      Zp(out),     act.min,       act.max};
+                     op.pad_top,  op.pad_left, in_zp,       Zp(out),     act.min,       act.max};
   EmitConvParams(prefix + "_params", f, prefix + "_multiplier", prefix + "_shift");
   const std::string args = "&" + prefix + "_params, ";
   const std::string wb = prefix + "_weights, " + bias;

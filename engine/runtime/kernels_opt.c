@@ -379,6 +379,11 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t input_offset = -p->in_zp;
+  /* Parameters in locals: the int8 stores may alias *p. */
+  const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t* const mult = p->multiplier;
+  const int32_t* const shift = p->shift;
+  const int8_t* const shift8 = p->shift8;
   int32_t i, oc, ic;
   for (i = 0; i < n; ++i) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
@@ -388,16 +393,21 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
     memcpy(scratch, input + px * a, (size_t)a);
     for (oc = 0; oc < b; ++oc) {
       /* sum_ic w (x - zp) = sum_ic w x - zp sum_ic w: int8 x int8 products,
-       * which vectorise well on the host (and map to SMLAD on Cortex-M). */
+       * which vectorise well on the host (and map to SMLAD on Cortex-M).
+       * The generated code folds the zero point into the bias (in_zp 0). */
       const int8_t* w = weights + oc * a;
       int32_t acc_wx = 0, acc_w = 0;
-      for (ic = 0; ic < a; ++ic) {
-        acc_wx += w[ic] * scratch[ic];
-        acc_w += w[ic];
+      if (input_offset == 0) {
+        for (ic = 0; ic < a; ++ic) acc_wx += w[ic] * scratch[ic];
+      } else {
+        for (ic = 0; ic < a; ++ic) {
+          acc_wx += w[ic] * scratch[ic];
+          acc_w += w[ic];
+        }
       }
       acc_wx += input_offset * acc_w;
       if (bias) acc_wx += bias[oc];
-      out[oc] = requant_s8(acc_wx, p->multiplier[oc], mcunet_conv_shift(p, oc), p->out_zp, p->act_min, p->act_max);
+      out[oc] = requant_s8(acc_wx, mult[oc], shift8 ? (int32_t)shift8[oc] : shift[oc], zp, lo, hi);
     }
   }
 }
@@ -405,13 +415,15 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
 #endif
 
 #if defined(MCUNET_USE_DSP)
-/* Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
+/* Out of line, one copy for every case (Flash): the edges and single pixels.
+ * Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
  * two pixels (x0 -> out0, x1 -> out1; x1 may be NULL), four input channels
  * per step: weights loaded once per step for both pixels, inputs widened
  * with the zero-point offset by SXTAB16, SMLAD for two products at a time. */
-static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1,
-                                              const int8_t* weights, const int32_t* bias, int8_t* out0, int8_t* out1,
-                                              int32_t oc, const int two_oc, const int two_px) {
+static __attribute__((noinline)) void pointwise_block_dsp(const mcunet_conv_params* p, const int8_t* x0,
+                                                   const int8_t* x1, const int8_t* weights, const int32_t* bias,
+                                                   int8_t* out0, int8_t* out1, int32_t oc, const int two_oc,
+                                                   const int two_px) {
   const int32_t a = p->in_c;
   const int32_t off = -p->in_zp;
   const int32_t off2 = dup16(off);
@@ -529,84 +541,158 @@ static MCUNET_ALWAYS_INLINE void pw_dsp_block(const mcunet_conv_params* p, const
   }
 }
 
-static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
-                       int8_t* out0) {
-  int32_t oc = 0;
-  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
-  if (oc < p->out_c) pw_dsp_block(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
+/* pw_dsp_two's common case for a pw_fast_ok layer with a bias and in_zp 0
+ * (the code generator folds a pointwise conv's input zero point into its
+ * bias): in_c a multiple of 4, output channels in pairs (npairs > 0).
+ * Hand-written Thumb-2 (every register is needed by the 2x2 tile): per 4
+ * input channels 20 instructions for 16 MACs (plain SXTB16, no offset), and
+ * per pair of output channels the requantisation of rq_fast with the
+ * per-channel state in the stack frame (LDRD/STRD, post-indexed loads).
+ * The context is copied to the frame on entry; layout below. */
+typedef struct pw_pairs_ctx {
+  const int8_t* x0;       /* 0: pixel X's input (in_c bytes) */
+  const int8_t* x1;       /* 4: pixel Y's input */
+  const int8_t* end;      /* 8: x0 + in_c */
+  int32_t a;              /* 12: in_c, a multiple of 4 */
+  const int8_t* w;        /* 16: weights of the first pair [2][in_c] */
+  const int32_t* bias;    /* 20 */
+  const int32_t* mult;    /* 24 */
+  const int8_t* sh8;      /* 28: shifts in [-31, -1] */
+  int8_t* out0;           /* 32 */
+  int8_t* out1;           /* 36 */
+  const int8_t* out0_end; /* 40: out0 + 2 * npairs */
+  int32_t zp;             /* 44: out_zp */
+  int32_t odd;            /* 48: in_c & 4 (an odd number of 4-channel steps) */
+} pw_pairs_ctx;
+void mcunet_pointwise_pairs_zp0(const pw_pairs_ctx* c);
+#define PW_ASM_STEP0 \
+  "ldr r8, [r4], #4\n\t"        \
+  "sxtb16 r9, r8\n\t"            \
+  "sxtb16 r8, r8, ror #8\n\t"    \
+  "ldr r10, [r5], #4\n\t"       \
+  "sxtb16 r11, r10\n\t"          \
+  "sxtb16 r10, r10, ror #8\n\t"  \
+  "ldr r12, [r6], #4\n\t"       \
+  "sxtb16 lr, r12\n\t"           \
+  "sxtb16 r12, r12, ror #8\n\t"  \
+  "smlad r0, lr, r9, r0\n\t"     \
+  "smlad r0, r12, r8, r0\n\t"    \
+  "smlad r1, lr, r11, r1\n\t"    \
+  "smlad r1, r12, r10, r1\n\t"   \
+  "ldr r12, [r7], #4\n\t"       \
+  "sxtb16 lr, r12\n\t"           \
+  "sxtb16 r12, r12, ror #8\n\t"  \
+  "smlad r2, lr, r9, r2\n\t"     \
+  "smlad r2, r12, r8, r2\n\t"    \
+  "smlad r3, lr, r11, r3\n\t"    \
+  "smlad r3, r12, r10, r3\n\t"
+
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_pointwise_pairs_zp0\n\t"
+    ".hidden mcunet_pointwise_pairs_zp0\n\t"
+    ".type mcunet_pointwise_pairs_zp0, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_pointwise_pairs_zp0:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #52\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "ldr r1, [r0, #48]\n\t"
+    "str r1, [sp, #48]\n\t"
+    "ldr r6, [sp, #16]\n"          /* pw0 = w */
+    "3:\n\t"                       /* per pair of output channels */
+    "ldr lr, [sp, #20]\n\t"
+    "ldrd r0, r2, [lr], #8\n\t"   /* acc00 = bias[0], acc10 = bias[1] */
+    "str lr, [sp, #20]\n\t"
+    "mov r1, r0\n\t"
+    "mov r3, r2\n\t"
+    "ldrd r4, r5, [sp]\n\t"       /* pa = x0, pb = x1 */
+    "ldr lr, [sp, #12]\n\t"
+    "add r7, r6, lr\n\t"          /* pw1 = pw0 + a */
+    "ldr lr, [sp, #48]\n\t"
+    "cmp lr, #0\n\t"
+    "bne 2f\n"
+    "1:\n\t" PW_ASM_STEP0 "2:\n\t" PW_ASM_STEP0
+    "ldr lr, [sp, #8]\n\t"
+    "cmp r4, lr\n\t"
+    "bne 1b\n\t"
+    "mov r6, r7\n\t"              /* the next pair's rows */
+    "ldr lr, [sp, #24]\n\t"
+    "ldrd r4, r5, [lr], #8\n\t"   /* m0, m1 */
+    "str lr, [sp, #24]\n\t"
+    "ldr lr, [sp, #28]\n\t"
+    "ldrsb r7, [lr], #1\n\t"
+    "ldrsb r8, [lr], #1\n\t"
+    "str lr, [sp, #28]\n\t"
+    "rsb r7, r7, #0\n\t"          /* e0 = -shift0 */
+    "rsb r8, r8, #0\n\t"          /* e1 */
+    "movs r9, #1\n\t"
+    "sub r10, r7, #1\n\t"
+    "lsl r10, r9, r10\n\t"        /* rnd0 = 2^(e0-1) */
+    "sub r11, r8, #1\n\t"
+    "lsl r11, r9, r11\n\t"        /* rnd1 */
+    "ldr lr, [sp, #44]\n\t"       /* zp */
+#define PW_ASM_RQ(acc, m, rnd, e)                 \
+  "lsl " acc ", " acc ", #1\n\t"                 \
+  "smmulr " acc ", " acc ", " m "\n\t"           \
+  "qadd r9, " acc ", " rnd "\n\t"                \
+  "add r9, r9, " acc ", asr #31\n\t"             \
+  "asr r9, r9, " e "\n\t"                        \
+  "add r9, r9, lr\n\t"                           \
+  "ssat " acc ", #8, r9\n\t"
+    PW_ASM_RQ("r0", "r4", "r10", "r7") PW_ASM_RQ("r1", "r4", "r10", "r7")
+    PW_ASM_RQ("r2", "r5", "r11", "r8") PW_ASM_RQ("r3", "r5", "r11", "r8")
+    "ldrd r4, r5, [sp, #32]\n\t"  /* out0, out1 */
+    "strb r0, [r4], #1\n\t"
+    "strb r2, [r4], #1\n\t"
+    "strb r1, [r5], #1\n\t"
+    "strb r3, [r5], #1\n\t"
+    "strd r4, r5, [sp, #32]\n\t"
+    "ldr lr, [sp, #40]\n\t"
+    "cmp r4, lr\n\t"
+    "bne 3b\n\t"
+    "add sp, sp, #52\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_pointwise_pairs_zp0, .-mcunet_pointwise_pairs_zp0\n\t");
+#undef PW_ASM_RQ
+#undef PW_ASM_STEP0
+
+static void pointwise_pairs_zp0(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
+                                const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
+                                int32_t npairs, int32_t zp) {
+  pw_pairs_ctx c;
+  c.x0 = x0;
+  c.x1 = x1;
+  c.end = x0 + a;
+  c.a = a;
+  c.w = w;
+  c.bias = bias;
+  c.mult = mult;
+  c.sh8 = sh8;
+  c.out0 = out0;
+  c.out1 = out1;
+  c.out0_end = out0 + 2 * npairs;
+  c.zp = zp;
+  c.odd = a & 4;
+  mcunet_pointwise_pairs_zp0(&c);
 }
 
-#define PW_ASM_STEP \
-  "ldr %[t5], %[off2m]\n\t" \
-  "ldr %[t0], [%[pa]], #4\n\t" \
-  "sxtab16 %[t1], %[t5], %[t0]\n\t" \
-  "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t" \
-  "ldr %[t2], [%[pb]], #4\n\t" \
-  "sxtab16 %[t3], %[t5], %[t2]\n\t" \
-  "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t" \
-  "ldr %[t4], [%[pw0]], #4\n\t" \
-  "sxtb16 %[t5], %[t4]\n\t" \
-  "sxtb16 %[t4], %[t4], ror #8\n\t" \
-  "smlad %[a00], %[t5], %[t1], %[a00]\n\t" \
-  "smlad %[a00], %[t4], %[t0], %[a00]\n\t" \
-  "smlad %[a01], %[t5], %[t3], %[a01]\n\t" \
-  "smlad %[a01], %[t4], %[t2], %[a01]\n\t" \
-  "ldr %[t4], [%[pw1]], #4\n\t" \
-  "sxtb16 %[t5], %[t4]\n\t" \
-  "sxtb16 %[t4], %[t4], ror #8\n\t" \
-  "smlad %[a10], %[t5], %[t1], %[a10]\n\t" \
-  "smlad %[a10], %[t4], %[t0], %[a10]\n\t" \
-  "smlad %[a11], %[t5], %[t3], %[a11]\n\t" \
-  "smlad %[a11], %[t4], %[t2], %[a11]\n\t" \
-
-
-/* pw_dsp_two's common case for a pw_fast_ok layer with a bias: in_c a
- * multiple of 4, output channels in pairs (npairs > 0); every per-pair
- * pointer advances, nothing is recomputed from an index. */
-static void pw_two_fast(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
-                        const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
-                        int32_t npairs, int32_t off2, int32_t zp) {
-  const int8_t* const end = x0 + a;
-  do {
-    int32_t acc00 = bias[0], acc10 = bias[1];
-    int32_t acc01 = acc00, acc11 = acc10;
-    const int8_t* pa = x0;
-    const int8_t* pb = x1;
-    const int8_t* pw0 = w;
-    const int8_t* pw1 = w + a;
-    int32_t t0, t1, t2, t3, t4, t5 = a & 4;
-    __asm__ volatile(
-        "cmp %[t5], #0\n\t"
-        "bne 2f\n\t"
-        "1:\n\t" PW_ASM_STEP "2:\n\t" PW_ASM_STEP
-        "ldr %[t5], %[endm]\n\t"
-        "cmp %[pa], %[t5]\n\t"
-        "bne 1b\n\t"
-        : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
-          [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-          [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
-        : [off2m] "m"(off2), [endm] "m"(end)
-        : "cc", "memory");
-    w = pw1; /* = w + 2a: the next pair's rows */
-    {
-      const int32_t m0 = mult[0], m1 = mult[1];
-      const int32_t e0 = -sh8[0], e1 = -sh8[1];
-      const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
-      const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
-      const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
-      const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
-      const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
-      out0[0] = (int8_t)r00;
-      out0[1] = (int8_t)r10;
-      out1[0] = (int8_t)r01;
-      out1[1] = (int8_t)r11;
-    }
-    bias += 2;
-    mult += 2;
-    sh8 += 2;
-    out0 += 2;
-    out1 += 2;
-  } while (--npairs > 0);
+static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
+                       int8_t* out0, const int fast) {
+  int32_t oc = 0;
+  if (fast && bias && p->in_zp == 0 && (p->in_c & 3) == 0 && p->in_c > 0 && p->out_c >= 2) {
+    /* The pair kernel with both pixels x0 (each output byte written twice
+     * with the same value; x0 is staged, so no output overlaps it). */
+    pointwise_pairs_zp0(x0, x0, weights, bias, p->multiplier, p->shift8, out0, out0, p->in_c, p->out_c >> 1,
+                        p->out_zp);
+    oc = p->out_c & ~1;
+  }
+  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
+  if (oc < p->out_c) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
 }
 
 static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
@@ -618,8 +704,8 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
     const int32_t off2 = dup16(-p->in_zp);
     const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
     const int32_t* const mult = p->multiplier;
-    if (fast && bias && b >= 2) {
-      pw_two_fast(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, off2, zp);
+    if (fast && bias && b >= 2 && off2 == 0) {
+      pointwise_pairs_zp0(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, zp);
       oc = b & ~1;
     }
     for (; oc + 2 <= b; oc += 2) {
@@ -713,11 +799,11 @@ static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8
         out1[oc + 1] = r11;
       }
     }
-    if (oc < b) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+    if (oc < b) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
     return;
   }
-  for (; oc + 2 <= p->out_c; oc += 2) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
-  if (oc < p->out_c) pw_dsp_block(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
+  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
+  if (oc < p->out_c) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
 }
 
 static int disjoint(const int8_t* x, int32_t nx, const int8_t* y, int32_t ny) {
@@ -758,7 +844,7 @@ static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, cons
       }
     }
     memcpy(scratch, in_x, (size_t)a);
-    pw_dsp_one(p, scratch, weights, bias, out_x);
+    pw_dsp_one(p, scratch, weights, bias, out_x, fast);
     i += 1;
   }
 }
@@ -933,6 +1019,93 @@ static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const
   }
 }
 
+/* One output row of a 3x3 stride-1 depthwise channel on the padded rows
+ * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2
+ * with the 3x3 weights in five registers (the centre-column taps packed two
+ * per register), 48 instructions per pair. The context is copied to the
+ * frame on entry; layout below. */
+typedef struct dw3_row_ctx {
+  const int8_t* row; /* 0: padded row 0 at output 0 */
+  int32_t rw;        /* 4: padded row stride */
+  int32_t rw2;       /* 8: 2 * rw */
+  int32_t wE0;       /* 12: pack16(w[ky][0], w[ky][2]) for ky = 0, 1, 2 */
+  int32_t wE1;       /* 16 */
+  int32_t wE2;       /* 20 */
+  int32_t w1a;       /* 24: pack16(w[0][1], w[1][1]) */
+  int32_t w1b;       /* 28: w[2][1] */
+  int8_t* o;         /* 32: output 0 */
+  const int8_t* o_end; /* 36: o + 2 * npairs * C */
+  int32_t b;         /* 40: bias with the zero-point term */
+  int32_t mult;      /* 44 */
+  int32_t rnd;       /* 48 */
+  int32_t e;         /* 52 */
+  int32_t zp;        /* 56 */
+  int32_t c;         /* 60: output stride (channels) */
+} dw3_row_ctx;
+void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
+#define DW3_TAP(ld, wE, mlo, mhi)          \
+  ld "\n\t"                               \
+  "sxtb16 r11, r10\n\t"                   \
+  "sxtb16 r12, r10, ror #8\n\t"           \
+  "smlad r8, r11, " wE ", r8\n\t"         \
+  "smlad r9, r12, " wE ", r9\n\t"         \
+  mlo ", r12, r8\n\t"                    \
+  mhi ", r11, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise3s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise3s1_row_pairs\n\t"
+    ".type mcunet_depthwise3s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise3s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #64\n\t"
+    "ldm r0, {r1-r8}\n\t"
+    "stm sp, {r1-r8}\n\t"
+    "add r1, sp, #32\n\t"
+    "add r0, r0, #32\n\t"
+    "ldm r0, {r2-r9}\n\t"
+    "stm r1, {r2-r9}\n\t"
+    "ldm sp, {r0-r7}\n\t"        /* row, rw, rw2, wE0, wE1, wE2, w1a, w1b */
+    "ldr lr, [sp, #32]\n"        /* o */
+    "1:\n\t"
+    "ldr r8, [sp, #40]\n\t"
+    "mov r9, r8\n\t"
+    DW3_TAP("ldr r10, [r0]", "r3", "smlabb r8, r6", "smlabt r9, r6")
+    DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
+    DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7")
+    "ldr r10, [sp, #44]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #56]\n\t"  /* zp, c */
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "add r0, r0, #2\n\t"
+    "ldr r8, [sp, #36]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #64\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
+#undef DW3_TAP
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -1002,7 +1175,29 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         rows = ring + ((oy * S) % K) * rw;
       }
       if (S == 1) {
-        for (ox = 0; ox < OW; ox += 2) {
+        ox = 0;
+        if (K == 3 && fast && OW >= 2) {
+          dw3_row_ctx q;
+          q.row = rows;
+          q.rw = rw;
+          q.rw2 = 2 * rw;
+          q.wE0 = wE[0];
+          q.wE1 = wE[1];
+          q.wE2 = wE[2];
+          q.w1a = pack16(w1[0], w1[1]);
+          q.w1b = w1[2];
+          q.o = o;
+          q.o_end = o + (OW & ~1) * C;
+          q.b = b;
+          q.mult = mult;
+          q.rnd = rnd;
+          q.e = e;
+          q.zp = zp;
+          q.c = C;
+          mcunet_depthwise3s1_row_pairs(&q);
+          ox = OW & ~1;
+        }
+        for (; ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
 #pragma GCC unroll 7
@@ -1067,19 +1262,18 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   }
   return 1;
 }
-#define MCUNET_DEFINE_DW_ROWS(K, S)                                                                            \
-  static int dw_rows_k##K##s##S(const mcunet_conv_params* p, const int8_t* input, int8_t* output,             \
-                                const int8_t* weights, const int32_t* bias, int in_place) {                   \
+/* One function per kernel size for both strides (Flash: the set-up and the
+ * row gathering are shared; the stride is tested once per output row). */
+#define MCUNET_DEFINE_DW_ROWS(K)                                                                               \
+  static int dw_rows_k##K(const mcunet_conv_params* p, const int8_t* input, int8_t* output,                  \
+                          const int8_t* weights, const int32_t* bias, int in_place) {                         \
     int8_t ring[2 * K * DW_RW_MAX(K)];                                                                         \
-    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, S);                                     \
+    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, p->stride_h == 1 ? 1 : 2);          \
   }
-MCUNET_DEFINE_DW_ROWS(3, 1)
-MCUNET_DEFINE_DW_ROWS(3, 2)
-MCUNET_DEFINE_DW_ROWS(5, 1)
-MCUNET_DEFINE_DW_ROWS(5, 2)
-MCUNET_DEFINE_DW_ROWS(7, 1)
-MCUNET_DEFINE_DW_ROWS(7, 2)
-#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K##s##S(p, in, out, w, b, inplace)
+MCUNET_DEFINE_DW_ROWS(3)
+MCUNET_DEFINE_DW_ROWS(5)
+MCUNET_DEFINE_DW_ROWS(7)
+#define DW_ROWS(K, S, p, in, out, w, b, inplace) dw_rows_k##K(p, in, out, w, b, inplace)
 #else
 #define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
 #endif

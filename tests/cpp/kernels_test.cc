@@ -454,11 +454,12 @@ struct Rng {
       *s = Int(-12, -4);
     }
   }
-  void ActRange(int32_t* lo, int32_t* hi) {
+  template <typename T>  // int32_t, or int16_t (mcunet_conv_params)
+  void ActRange(T* lo, T* hi) {
     *lo = -128;
     *hi = 127;
-    if (Coin(30)) *lo = Int(-128, 20);
-    if (Coin(30)) *hi = Int(*lo, 127);
+    if (Coin(30)) *lo = static_cast<T>(Int(-128, 20));
+    if (Coin(30)) *hi = static_cast<T>(Int(*lo, 127));
   }
 };
 
