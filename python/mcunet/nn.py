@@ -19,9 +19,15 @@ Importing this module loads libtorch; ``import mcunet`` alone does not.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Union
 
 import numpy as np
+
+# libgomp's spinning threads make 2-thread training several times slower when the cores are
+# shared (measured 5.9x, README); OpenMP reads this once, when libtorch loads. Import mcunet.nn
+# before torch for it to apply (the CLI sets it for its nn verbs).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     from . import _nn

@@ -82,7 +82,7 @@ def test_evaluator_drives_the_evolution_search(space, trained):
 def test_finetune_inherits_and_reports_test_accuracy(space, trained, tmp_path):
     net = nn.Supernet.load(trained[0] / "supernet.pt")
     r = nn.finetune(trained[0] / "supernet.pt", net.smallest_arch(), tmp_path / "ft",
-                    config={"epochs": 1, "calib_batches": 2, "calib_batch_size": 32}, progress=False)
+                    config={"epochs": 1, "calib_batches": 2, "calib_batch_size": 32, "data": DATA}, progress=False)
     assert r["finished"] and r["test_acc"] is not None and 0 <= r["test_acc"] <= 1
     assert 0 <= r["inherited_val_acc"] <= 1
     model = mcunet.FloatModel.load(r["float_model_path"])
