@@ -997,6 +997,10 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
+/* Low half of lo, high half of hi: PKHBT. */
+static MCUNET_ALWAYS_INLINE int32_t pkhbt(int32_t lo, int32_t hi) {
+  return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi & 0xFFFF0000u));
+}
 
 /* Channel values s[0], s[C], ... s[(W-1)C] to d[0..W-1] (and d[dup..dup+W-1]
  * when dup != 0). */
@@ -1117,6 +1121,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
   int32_t c, i, oy, ox, ky;
   int32_t hp = (OH - 1) * S + K, plane, fast;
+  dw3_row_ctx q;
   rw = (rw + 3) & ~3;
   plane = hp * rw <= 2 * K * DW_RW_MAX(K);
   if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
@@ -1153,6 +1158,22 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       w4[ky] = r4;
       w5[ky] = r5;
     }
+    if (K == 3 && S == 1 && fast) {
+      /* The row kernel's context: all but the row and output pointers once per channel. */
+      q.rw = rw;
+      q.rw2 = 2 * rw;
+      q.wE0 = wE[0];
+      q.wE1 = wE[1];
+      q.wE2 = wE[2];
+      q.w1a = pack16(w1[0], w1[1]);
+      q.w1b = w1[2];
+      q.b = b;
+      q.mult = mult;
+      q.rnd = rnd;
+      q.e = e;
+      q.zp = zp;
+      q.c = C;
+    }
     if (plane) {
       /* The whole padded plane fits: each input row once, pad rows stay pad. */
       for (i = 0; i < H && i + pt < hp; ++i) dw_gather_row(in + i * W * C, ring + (i + pt) * rw + pl, 0, W, C);
@@ -1177,23 +1198,9 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       if (S == 1) {
         ox = 0;
         if (K == 3 && fast && OW >= 2) {
-          dw3_row_ctx q;
           q.row = rows;
-          q.rw = rw;
-          q.rw2 = 2 * rw;
-          q.wE0 = wE[0];
-          q.wE1 = wE[1];
-          q.wE2 = wE[2];
-          q.w1a = pack16(w1[0], w1[1]);
-          q.w1b = w1[2];
           q.o = o;
           q.o_end = o + (OW & ~1) * C;
-          q.b = b;
-          q.mult = mult;
-          q.rnd = rnd;
-          q.e = e;
-          q.zp = zp;
-          q.c = C;
           mcunet_depthwise3s1_row_pairs(&q);
           ox = OW & ~1;
         }
@@ -1233,7 +1240,30 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           }
         }
       } else {
-        for (ox = 0; ox < OW; ++ox) {
+        /* Stride 2, K = 3: two outputs per step from the same words (the
+         * pairs pay for themselves only there: for K = 5 and 7 they counted
+         * more instructions and cost Flash). out[x+1] reads i2, i3, i4:
+         * PKHBT(E', E) = (i4, i2) by SMLADX on (w0, w2), w1 i3 by SMLABT. */
+        for (ox = 0; K == 3 && ox + 2 <= OW; ox += 2) {
+          int32_t acc0 = b, acc1 = b;
+          const int8_t* row = rows + 2 * ox;
+#pragma GCC unroll 3
+          for (ky = 0; ky < K; ++ky, row += rw) {
+            const int32_t va = ld32(row);
+            const int32_t Ea = __sxtb16(va), Oa = sxtb16_ror8(va), Eb = __sxtb16(ld32(row + 4));
+            acc0 = __smlad(Ea, wE[ky], acc0);
+            acc0 = __smlabb(w1[ky], Oa, acc0);
+            acc1 = __smladx(pkhbt(Eb, Ea), wE[ky], acc1);
+            acc1 = __smlabt(w1[ky], Oa, acc1);
+          }
+          {
+            const int8_t q0 = DW_RQ(acc0);
+            const int8_t q1 = DW_RQ(acc1);
+            o[ox * C] = q0;
+            o[(ox + 1) * C] = q1;
+          }
+        }
+        for (; ox < OW; ++ox) {
           int32_t acc = b;
           const int8_t* row = rows + 2 * ox;
 #pragma GCC unroll 7
