@@ -1007,17 +1007,15 @@ static MCUNET_ALWAYS_INLINE int32_t pkhbt(int32_t lo, int32_t hi) {
 static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const int32_t dup, const int32_t W,
                                                const int32_t C) {
   int32_t x = 0;
-  for (; x + 2 <= W; x += 2) {
-    const int8_t v0 = s[0], v1 = s[C];
-    d[x] = v0;
-    d[x + 1] = v1;
-    if (dup) {
-      d[dup + x] = v0;
-      d[dup + x + 1] = v1;
-    }
-    s += 2 * C;
+  /* Four bytes per word store (unaligned STR). */
+  for (; x + 4 <= W; x += 4) {
+    const uint32_t v = (uint32_t)(uint8_t)s[0] | ((uint32_t)(uint8_t)s[C] << 8) |
+                       ((uint32_t)(uint8_t)s[2 * C] << 16) | ((uint32_t)(uint8_t)s[3 * C] << 24);
+    memcpy(d + x, &v, 4);
+    if (dup) memcpy(d + dup + x, &v, 4);
+    s += 4 * C;
   }
-  if (x < W) {
+  for (; x < W; ++x, s += C) {
     d[x] = s[0];
     if (dup) d[dup + x] = s[0];
   }
