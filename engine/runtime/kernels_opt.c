@@ -1108,6 +1108,101 @@ __asm__(
     ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
 #undef DW3_TAP
 
+/* One output row of a 7x7 stride-1 depthwise channel on the padded rows
+ * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2.
+ * Per kernel row ky the four weight words w[ky] = {(w0, w2), (w1, w3),
+ * (w4, w6), w5} come by one LDM from a table on the caller's stack, the
+ * inputs i0..i7 by two unaligned words, widened by SXTB16 into
+ * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7):
+ *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
+ * 17 instructions per kernel row and pair. Context copied to the frame. */
+typedef struct dw7_row_ctx {
+  const int8_t* row;   /* 0: padded row 0 at output 0 */
+  int32_t rw;          /* 4: padded row stride */
+  const int32_t* w;    /* 8: 7 x 4 weight words */
+  int32_t back;        /* 12: 7 * rw - 2 */
+  int8_t* o;           /* 16: output 0 */
+  const int8_t* o_end; /* 20: o + 2 * npairs * C */
+  int32_t b;           /* 24: bias with the zero-point term */
+  int32_t mult;        /* 28 */
+  int32_t rnd;         /* 32 */
+  int32_t e;           /* 36 */
+  int32_t zp;          /* 40 */
+  int32_t c;           /* 44: output stride (channels) */
+} dw7_row_ctx;
+void mcunet_depthwise7s1_row_pairs(const dw7_row_ctx* c);
+#define DW7_ROW                   \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "add r0, r0, r1\n\t"            \
+  "ldmia r2!, {r3-r6}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "smlad r8, r12, r5, r8\n\t"     \
+  "smlabb r8, r6, r11, r8\n\t"    \
+  "smlad r9, r10, r3, r9\n\t"     \
+  "smlad r9, r11, r5, r9\n\t"     \
+  "smlabt r9, r4, r7, r9\n\t"     \
+  "smlatb r9, r4, r12, r9\n\t"    \
+  "smlabt r9, r6, r12, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise7s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise7s1_row_pairs\n\t"
+    ".type mcunet_depthwise7s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise7s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #48\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"             /* row */
+    "mov r1, r2\n\t"             /* rw */
+    "mov r2, r3\n\t"             /* w */
+    "mov lr, r5\n"               /* o */
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t" /* rnd, e */
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"  /* zp, c */
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #112\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #48\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
+#undef DW7_ROW
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -1120,6 +1215,8 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   int32_t c, i, oy, ox, ky;
   int32_t hp = (OH - 1) * S + K, plane, fast;
   dw3_row_ctx q;
+  dw7_row_ctx q7;
+  int32_t q7w[28];
   rw = (rw + 3) & ~3;
   plane = hp * rw <= 2 * K * DW_RW_MAX(K);
   if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
@@ -1127,6 +1224,9 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
     return 0;
   }
   fast = pw_fast_ok(p, bias, K * K);
+  /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
+   * it); else the per-channel kernel. */
+  if (K == 7 && S == 1 && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1155,6 +1255,23 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       w3[ky] = r3;
       w4[ky] = r4;
       w5[ky] = r5;
+    }
+    if (K == 7 && S == 1 && fast) {
+      for (ky = 0; ky < 7; ++ky) {
+        q7w[4 * ky] = wE[ky];
+        q7w[4 * ky + 1] = wO[ky];
+        q7w[4 * ky + 2] = wE1[ky];
+        q7w[4 * ky + 3] = w5[ky];
+      }
+      q7.rw = rw;
+      q7.w = q7w;
+      q7.back = 7 * rw - 2;
+      q7.b = b;
+      q7.mult = mult;
+      q7.rnd = rnd;
+      q7.e = e;
+      q7.zp = zp;
+      q7.c = C;
     }
     if (K == 3 && S == 1 && fast) {
       /* The row kernel's context: all but the row and output pointers once per channel. */
@@ -1200,9 +1317,31 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           q.o = o;
           q.o_end = o + (OW & ~1) * C;
           mcunet_depthwise3s1_row_pairs(&q);
-          ox = OW & ~1;
+          if (OW & 1) {
+            /* The last output of an odd row: the pair (OW-2, OW-1) again
+             * (output OW-2 is rewritten with the value it holds: the inputs
+             * come from the ring, not from the outputs). */
+            q.row = rows + OW - 2;
+            q.o = o + (OW - 2) * C;
+            q.o_end = o + OW * C;
+            mcunet_depthwise3s1_row_pairs(&q);
+          }
+          ox = OW;
         }
-        for (; ox < OW; ox += 2) {
+        if (K == 7) {
+          q7.row = rows;
+          q7.o = o;
+          q7.o_end = o + (OW & ~1) * C;
+          mcunet_depthwise7s1_row_pairs(&q7);
+          if (OW & 1) { /* as for K = 3 */
+            q7.row = rows + OW - 2;
+            q7.o = o + (OW - 2) * C;
+            q7.o_end = o + OW * C;
+            mcunet_depthwise7s1_row_pairs(&q7);
+          }
+          ox = OW;
+        }
+        for (; K != 7 && ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
 #pragma GCC unroll 7
