@@ -1203,6 +1203,81 @@ __asm__(
     ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
 #undef DW7_ROW
 
+/* The same for 5x5 stride 1 (three weight words per kernel row:
+ * (w0, w2), (w1, w3), w4; back = 5 * rw - 2):
+ *   out[x]   = (w0,w2).E + (w1,w3).O + w4 i4
+ *   out[x+1] = (w0,w2).O + w1 i2 + w3 i4 + w4 i5
+ * 15 instructions per kernel row and pair. */
+void mcunet_depthwise5s1_row_pairs(const dw7_row_ctx* c);
+#define DW5_ROW                   \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "add r0, r0, r1\n\t"            \
+  "ldmia r2!, {r3-r5}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "smlabb r8, r5, r12, r8\n\t"    \
+  "smlad r9, r10, r3, r9\n\t"     \
+  "smlabt r9, r4, r7, r9\n\t"     \
+  "smlatb r9, r4, r12, r9\n\t"    \
+  "smlabb r9, r5, r11, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise5s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise5s1_row_pairs\n\t"
+    ".type mcunet_depthwise5s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise5s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #48\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"
+    "mov r1, r2\n\t"
+    "mov r2, r3\n\t"
+    "mov lr, r5\n"
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW5_ROW DW5_ROW DW5_ROW DW5_ROW DW5_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #60\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #48\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
+#undef DW5_ROW
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -1226,7 +1301,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   fast = pw_fast_ok(p, bias, K * K);
   /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
    * it); else the per-channel kernel. */
-  if (K == 7 && S == 1 && (!fast || OW < 2)) return 0;
+  if (K >= 5 && S == 1 && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1256,16 +1331,22 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       w4[ky] = r4;
       w5[ky] = r5;
     }
-    if (K == 7 && S == 1 && fast) {
-      for (ky = 0; ky < 7; ++ky) {
-        q7w[4 * ky] = wE[ky];
-        q7w[4 * ky + 1] = wO[ky];
-        q7w[4 * ky + 2] = wE1[ky];
-        q7w[4 * ky + 3] = w5[ky];
+    if (K >= 5 && S == 1) {
+      /* Weight words per kernel row: 4 for K = 7, 3 for K = 5. */
+      int32_t* t = q7w;
+      for (ky = 0; ky < K; ++ky) {
+        *t++ = wE[ky];
+        *t++ = wO[ky];
+        if (K == 7) {
+          *t++ = wE1[ky];
+          *t++ = w5[ky];
+        } else {
+          *t++ = w4[ky];
+        }
       }
       q7.rw = rw;
       q7.w = q7w;
-      q7.back = 7 * rw - 2;
+      q7.back = K * rw - 2;
       q7.b = b;
       q7.mult = mult;
       q7.rnd = rnd;
@@ -1328,20 +1409,22 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           }
           ox = OW;
         }
-        if (K == 7) {
+        if (K >= 5) {
+          void (*const pairs)(const dw7_row_ctx*) =
+              K == 7 ? mcunet_depthwise7s1_row_pairs : mcunet_depthwise5s1_row_pairs;
           q7.row = rows;
           q7.o = o;
           q7.o_end = o + (OW & ~1) * C;
-          mcunet_depthwise7s1_row_pairs(&q7);
+          pairs(&q7);
           if (OW & 1) { /* as for K = 3 */
             q7.row = rows + OW - 2;
             q7.o = o + (OW - 2) * C;
             q7.o_end = o + OW * C;
-            mcunet_depthwise7s1_row_pairs(&q7);
+            pairs(&q7);
           }
           ox = OW;
         }
-        for (; K != 7 && ox < OW; ox += 2) {
+        for (; K == 3 && ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
 #pragma GCC unroll 7
