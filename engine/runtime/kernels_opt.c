@@ -1278,6 +1278,89 @@ __asm__(
     ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
 #undef DW5_ROW
 
+/* 7x7 stride 2, pairs of outputs (same context, back = 7 * rw - 4): the
+ * words at 2x, 2x+4, 2x+8 give E = (i0, i2), O = (i1, i3), E' = (i4, i6),
+ * O' = (i5, i7), E'' = (i8, i10);
+ *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ *   out[x+1] = SMLADX((i4, i2), (w0,w2)) + SMLADX((i5, i3), (w1,w3))
+ *            + SMLADX((i8, i6), (w4,w6)) + w5 i7
+ * with the swapped pairs by PKHBT. 21 instructions per kernel row and pair. */
+void mcunet_depthwise7s2_row_pairs(const dw7_row_ctx* c);
+#define DW7S2_ROW                 \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "ldmia r2!, {r3-r6}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r12, r5, r8\n\t"     \
+  "smlabb r8, r6, r11, r8\n\t"    \
+  "pkhbt r7, r12, r7\n\t"         \
+  "smladx r9, r7, r3, r9\n\t"     \
+  "pkhbt r10, r11, r10\n\t"       \
+  "smladx r9, r10, r4, r9\n\t"    \
+  "smlabt r9, r6, r11, r9\n\t"    \
+  "ldr r7, [r0, #8]\n\t"          \
+  "sxtb16 r7, r7\n\t"             \
+  "pkhbt r7, r7, r12\n\t"         \
+  "smladx r9, r7, r5, r9\n\t"     \
+  "add r0, r0, r1\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise7s2_row_pairs\n\t"
+    ".hidden mcunet_depthwise7s2_row_pairs\n\t"
+    ".type mcunet_depthwise7s2_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise7s2_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #48\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"
+    "mov r1, r2\n\t"
+    "mov r2, r3\n\t"
+    "mov lr, r5\n"
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #112\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #48\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise7s2_row_pairs, .-mcunet_depthwise7s2_row_pairs\n\t");
+#undef DW7S2_ROW
+
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
                                             int8_t* ring, const int32_t K, const int32_t S) {
@@ -1301,7 +1384,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   fast = pw_fast_ok(p, bias, K * K);
   /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
    * it); else the per-channel kernel. */
-  if (K >= 5 && S == 1 && (!fast || OW < 2)) return 0;
+  if (((K >= 5 && S == 1) || K == 7) && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1331,7 +1414,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       w4[ky] = r4;
       w5[ky] = r5;
     }
-    if (K >= 5 && S == 1) {
+    if ((K >= 5 && S == 1) || K == 7) {
       /* Weight words per kernel row: 4 for K = 7, 3 for K = 5. */
       int32_t* t = q7w;
       for (ky = 0; ky < K; ++ky) {
@@ -1346,7 +1429,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       }
       q7.rw = rw;
       q7.w = q7w;
-      q7.back = K * rw - 2;
+      q7.back = K * rw - 2 * S;
       q7.b = b;
       q7.mult = mult;
       q7.rnd = rnd;
@@ -1464,7 +1547,20 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
          * pairs pay for themselves only there: for K = 5 and 7 they counted
          * more instructions and cost Flash). out[x+1] reads i2, i3, i4:
          * PKHBT(E', E) = (i4, i2) by SMLADX on (w0, w2), w1 i3 by SMLABT. */
-        for (ox = 0; K == 3 && ox + 2 <= OW; ox += 2) {
+        if (K == 7) {
+          q7.row = rows;
+          q7.o = o;
+          q7.o_end = o + (OW & ~1) * C;
+          mcunet_depthwise7s2_row_pairs(&q7);
+          if (OW & 1) { /* as for stride 1 */
+            q7.row = rows + 2 * (OW - 2);
+            q7.o = o + (OW - 2) * C;
+            q7.o_end = o + OW * C;
+            mcunet_depthwise7s2_row_pairs(&q7);
+          }
+          ox = OW;
+        }
+        for (ox = K == 7 ? OW : 0; K == 3 && ox + 2 <= OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + 2 * ox;
 #pragma GCC unroll 3
@@ -1483,7 +1579,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
             o[(ox + 1) * C] = q1;
           }
         }
-        for (; ox < OW; ++ox) {
+        for (; K != 7 && ox < OW; ++ox) {
           int32_t acc = b;
           const int8_t* row = rows + 2 * ox;
 #pragma GCC unroll 7
