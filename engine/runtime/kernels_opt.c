@@ -986,8 +986,13 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
- * Stride 2: one output per step, out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
- * (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single products).
+ * Stride 2: out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5, one output per
+ * step for K = 5, two for K = 3 (C) and K = 7 (Thumb-2), the second by PKHBT
+ * + SMLADX (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single
+ * products). Full-range layers run 3x3, 5x5, 7x7 stride 1 and 7x7 stride 2
+ * through the hand-written row kernels below; 5x5/7x7 stride 1 and 7x7
+ * stride 2 have no C loop (a layer that is not full-range, or one output
+ * wide, returns 0 and takes the per-channel kernel).
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
