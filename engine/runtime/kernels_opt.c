@@ -1048,6 +1048,7 @@ typedef struct dw3_row_ctx {
   int32_t e;         /* 52 */
   int32_t zp;        /* 56 */
   int32_t c;         /* 60: output stride (channels) */
+  int32_t odd;       /* 64: OW odd: after the pairs, the pair (OW-2, OW-1) once more */
 } dw3_row_ctx;
 void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
 #define DW3_TAP(ld, wE, mlo, mhi)          \
@@ -1069,7 +1070,9 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise3s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #64\n\t"
+    "sub sp, sp, #72\n\t"
+    "ldr r1, [r0, #64]\n\t"
+    "str r1, [sp, #64]\n\t"
     "ldm r0, {r1-r8}\n\t"
     "stm sp, {r1-r8}\n\t"
     "add r1, sp, #32\n\t"
@@ -1108,7 +1111,19 @@ __asm__(
     "ldr r8, [sp, #36]\n\t"
     "cmp lr, r8\n\t"
     "bne 1b\n\t"
-    "add sp, sp, #64\n\t"
+    "ldr r8, [sp, #64]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #64]\n\t"
+    "ldr r8, [sp, #60]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #36]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "add sp, sp, #72\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
 #undef DW3_TAP
@@ -1135,6 +1150,7 @@ typedef struct dw7_row_ctx {
   int32_t e;           /* 36 */
   int32_t zp;          /* 40 */
   int32_t c;           /* 44: output stride (channels) */
+  int32_t odd;         /* 48: as in dw3_row_ctx */
 } dw7_row_ctx;
 void mcunet_depthwise7s1_row_pairs(const dw7_row_ctx* c);
 #define DW7_ROW                   \
@@ -1166,7 +1182,9 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise7s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #48\n\t"
+    "sub sp, sp, #56\n\t"
+    "ldr r1, [r0, #48]\n\t"
+    "str r1, [sp, #48]\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"             /* row */
@@ -1203,7 +1221,19 @@ __asm__(
     "ldr r8, [sp, #20]\n\t"
     "cmp lr, r8\n\t"
     "bne 1b\n\t"
-    "add sp, sp, #48\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "add sp, sp, #56\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
 #undef DW7_ROW
@@ -1241,7 +1271,9 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise5s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #48\n\t"
+    "sub sp, sp, #56\n\t"
+    "ldr r1, [r0, #48]\n\t"
+    "str r1, [sp, #48]\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"
@@ -1278,7 +1310,19 @@ __asm__(
     "ldr r8, [sp, #20]\n\t"
     "cmp lr, r8\n\t"
     "bne 1b\n\t"
-    "add sp, sp, #48\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "add sp, sp, #56\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
 #undef DW5_ROW
@@ -1324,7 +1368,9 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise7s2_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #48\n\t"
+    "sub sp, sp, #56\n\t"
+    "ldr r1, [r0, #48]\n\t"
+    "str r1, [sp, #48]\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"
@@ -1361,7 +1407,19 @@ __asm__(
     "ldr r8, [sp, #20]\n\t"
     "cmp lr, r8\n\t"
     "bne 1b\n\t"
-    "add sp, sp, #48\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #2\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "add sp, sp, #56\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise7s2_row_pairs, .-mcunet_depthwise7s2_row_pairs\n\t");
 #undef DW7S2_ROW
@@ -1482,19 +1540,14 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       if (S == 1) {
         ox = 0;
         if (K == 3 && fast && OW >= 2) {
+          /* An odd row ends with the pair (OW-2, OW-1) again (output OW-2
+           * is rewritten with the value it holds: the inputs come from the
+           * ring, not from the outputs). */
           q.row = rows;
           q.o = o;
           q.o_end = o + (OW & ~1) * C;
+          q.odd = OW & 1;
           mcunet_depthwise3s1_row_pairs(&q);
-          if (OW & 1) {
-            /* The last output of an odd row: the pair (OW-2, OW-1) again
-             * (output OW-2 is rewritten with the value it holds: the inputs
-             * come from the ring, not from the outputs). */
-            q.row = rows + OW - 2;
-            q.o = o + (OW - 2) * C;
-            q.o_end = o + OW * C;
-            mcunet_depthwise3s1_row_pairs(&q);
-          }
           ox = OW;
         }
         if (K >= 5) {
@@ -1503,13 +1556,8 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           q7.row = rows;
           q7.o = o;
           q7.o_end = o + (OW & ~1) * C;
+          q7.odd = OW & 1; /* as for K = 3 */
           pairs(&q7);
-          if (OW & 1) { /* as for K = 3 */
-            q7.row = rows + OW - 2;
-            q7.o = o + (OW - 2) * C;
-            q7.o_end = o + OW * C;
-            pairs(&q7);
-          }
           ox = OW;
         }
         for (; K == 3 && ox < OW; ox += 2) {
@@ -1556,13 +1604,8 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           q7.row = rows;
           q7.o = o;
           q7.o_end = o + (OW & ~1) * C;
+          q7.odd = OW & 1; /* as for stride 1 */
           mcunet_depthwise7s2_row_pairs(&q7);
-          if (OW & 1) { /* as for stride 1 */
-            q7.row = rows + 2 * (OW - 2);
-            q7.o = o + (OW - 2) * C;
-            q7.o_end = o + OW * C;
-            mcunet_depthwise7s2_row_pairs(&q7);
-          }
           ox = OW;
         }
         for (ox = K == 7 ? OW : 0; K == 3 && ox + 2 <= OW; ox += 2) {
