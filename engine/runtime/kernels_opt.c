@@ -987,12 +987,12 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
  * Stride 2: out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5, one output per
- * step for K = 5, two for K = 3 (C) and K = 7 (Thumb-2), the second by PKHBT
- * + SMLADX (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single
- * products). Full-range layers run 3x3, 5x5, 7x7 stride 1 and 7x7 stride 2
- * through the hand-written row kernels below; 5x5/7x7 stride 1 and 7x7
- * stride 2 have no C loop (a layer that is not full-range, or one output
- * wide, returns 0 and takes the per-channel kernel).
+ * step for K = 5, two for K = 3 and 7 (Thumb-2), the second by PKHBT +
+ * SMLADX (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single
+ * products). Full-range layers run everything but 5x5 stride 2 through the
+ * hand-written row kernels below; only 3x3 stride 1 and 5x5 stride 2 keep a
+ * C loop (any other layer that is not full-range, or one output wide,
+ * returns 0 and takes the per-channel kernel).
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
@@ -1127,6 +1127,92 @@ __asm__(
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
 #undef DW3_TAP
+
+/* 3x3 stride 2, pairs of outputs (same context; the row pointer advances by
+ * 4 per pair): words at 2x and 2x+4 give E = (i0, i2), O = (i1, i3),
+ * E' = (i4, i6);
+ *   out[x]   = (w0,w2).E + w1 i1
+ *   out[x+1] = SMLADX(PKHBT(E', E) = (i4, i2), (w0,w2)) + w1 i3
+ * 10-11 instructions per kernel row and pair. */
+void mcunet_depthwise3s2_row_pairs(const dw3_row_ctx* c);
+#define DW3S2_TAP(ld, wE, mlo, mhi)        \
+  ld                                      \
+  "sxtb16 r12, r10\n\t"                   \
+  "sxtb16 r10, r10, ror #8\n\t"           \
+  "sxtb16 r11, r11\n\t"                   \
+  "smlad r8, r12, " wE ", r8\n\t"         \
+  mlo ", r10, r8\n\t"                    \
+  "pkhbt r11, r11, r12\n\t"               \
+  "smladx r9, r11, " wE ", r9\n\t"        \
+  mhi ", r10, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise3s2_row_pairs\n\t"
+    ".hidden mcunet_depthwise3s2_row_pairs\n\t"
+    ".type mcunet_depthwise3s2_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise3s2_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #72\n\t"
+    "ldr r1, [r0, #64]\n\t"
+    "str r1, [sp, #64]\n\t"
+    "ldm r0, {r1-r8}\n\t"
+    "stm sp, {r1-r8}\n\t"
+    "add r1, sp, #32\n\t"
+    "add r0, r0, #32\n\t"
+    "ldm r0, {r2-r9}\n\t"
+    "stm r1, {r2-r9}\n\t"
+    "ldm sp, {r0-r7}\n\t"
+    "ldr lr, [sp, #32]\n"
+    "1:\n\t"
+    "ldr r8, [sp, #40]\n\t"
+    "mov r9, r8\n\t"
+    DW3S2_TAP("ldr r10, [r0]\n\tldr r11, [r0, #4]\n\t", "r3", "smlabb r8, r6", "smlabt r9, r6")
+    DW3S2_TAP("add r11, r0, r1\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r4", "smlatb r8, r6", "smlatt r9, r6")
+    DW3S2_TAP("add r11, r0, r2\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r5", "smlabb r8, r7", "smlabt r9, r7")
+    "ldr r10, [sp, #44]\n\t"
+    "lsl r8, r8, #1\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "lsl r9, r9, #1\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #56]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "add r0, r0, #4\n\t"
+    "ldr r8, [sp, #36]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "ldr r8, [sp, #64]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #64]\n\t"
+    "ldr r8, [sp, #60]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #2\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #36]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "add sp, sp, #72\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise3s2_row_pairs, .-mcunet_depthwise3s2_row_pairs\n\t");
+#undef DW3S2_TAP
 
 /* One output row of a 7x7 stride-1 depthwise channel on the padded rows
  * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2.
@@ -1447,7 +1533,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   fast = pw_fast_ok(p, bias, K * K);
   /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
    * it); else the per-channel kernel. */
-  if (((K >= 5 && S == 1) || K == 7) && (!fast || OW < 2)) return 0;
+  if ((S == 1 ? K >= 5 : K != 5) && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1500,7 +1586,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       q7.zp = zp;
       q7.c = C;
     }
-    if (K == 3 && S == 1 && fast) {
+    if (K == 3 && fast) {
       /* The row kernel's context: all but the row and output pointers once per channel. */
       q.rw = rw;
       q.rw2 = 2 * rw;
@@ -1596,38 +1682,21 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           }
         }
       } else {
-        /* Stride 2, K = 3: two outputs per step from the same words (the
-         * pairs pay for themselves only there: for K = 5 and 7 they counted
-         * more instructions and cost Flash). out[x+1] reads i2, i3, i4:
-         * PKHBT(E', E) = (i4, i2) by SMLADX on (w0, w2), w1 i3 by SMLABT. */
-        if (K == 7) {
+        /* Stride 2: 3x3 and 7x7 by the Thumb-2 pairs, 5x5 one output per step. */
+        if (K == 3) {
+          q.row = rows;
+          q.o = o;
+          q.o_end = o + (OW & ~1) * C;
+          q.odd = OW & 1;
+          mcunet_depthwise3s2_row_pairs(&q);
+        } else if (K == 7) {
           q7.row = rows;
           q7.o = o;
           q7.o_end = o + (OW & ~1) * C;
           q7.odd = OW & 1; /* as for stride 1 */
           mcunet_depthwise7s2_row_pairs(&q7);
-          ox = OW;
         }
-        for (ox = K == 7 ? OW : 0; K == 3 && ox + 2 <= OW; ox += 2) {
-          int32_t acc0 = b, acc1 = b;
-          const int8_t* row = rows + 2 * ox;
-#pragma GCC unroll 3
-          for (ky = 0; ky < K; ++ky, row += rw) {
-            const int32_t va = ld32(row);
-            const int32_t Ea = __sxtb16(va), Oa = sxtb16_ror8(va), Eb = __sxtb16(ld32(row + 4));
-            acc0 = __smlad(Ea, wE[ky], acc0);
-            acc0 = __smlabb(w1[ky], Oa, acc0);
-            acc1 = __smladx(pkhbt(Eb, Ea), wE[ky], acc1);
-            acc1 = __smlabt(w1[ky], Oa, acc1);
-          }
-          {
-            const int8_t q0 = DW_RQ(acc0);
-            const int8_t q1 = DW_RQ(acc1);
-            o[ox * C] = q0;
-            o[(ox + 1) * C] = q1;
-          }
-        }
-        for (; K != 7 && ox < OW; ++ox) {
+        for (ox = 0; K == 5 && ox < OW; ++ox) {
           int32_t acc = b;
           const int8_t* row = rows + 2 * ox;
 #pragma GCC unroll 7
