@@ -1049,6 +1049,11 @@ typedef struct dw3_row_ctx {
   int32_t zp;        /* 56 */
   int32_t c;         /* 60: output stride (channels) */
   int32_t odd;       /* 64: OW odd: after the pairs, the pair (OW-2, OW-1) once more */
+  int32_t nrows;     /* 68: output rows to run (the next at row + rstep, o + ostep) */
+  int32_t rstep;     /* 72 */
+  int32_t ostep;     /* 76 */
+  int32_t span;      /* 80: o_end - o */
+  int32_t odd0;      /* 84: odd for every row */
 } dw3_row_ctx;
 void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
 #define DW3_TAP(ld, wE, mlo, mhi)          \
@@ -1070,9 +1075,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise3s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #72\n\t"
-    "ldr r1, [r0, #64]\n\t"
-    "str r1, [sp, #64]\n\t"
+    "sub sp, sp, #88\n\t"
+    "add r1, r0, #64\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #64\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r8}\n\t"
     "stm sp, {r1-r8}\n\t"
     "add r1, sp, #32\n\t"
@@ -1123,7 +1130,24 @@ __asm__(
     "str r8, [sp, #36]\n\t"
     "b 1b\n"
     "9:\n\t"
-    "add sp, sp, #72\n\t"
+    "ldr r8, [sp, #68]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #68]\n\t"
+    "ldrd r8, r9, [sp, #72]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #32]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #32]\n\t"
+    "ldrd r8, r9, [sp, #80]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #36]\n\t"
+    "str r9, [sp, #64]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #88\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
 #undef DW3_TAP
@@ -1156,9 +1180,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise3s2_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #72\n\t"
-    "ldr r1, [r0, #64]\n\t"
-    "str r1, [sp, #64]\n\t"
+    "sub sp, sp, #88\n\t"
+    "add r1, r0, #64\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #64\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r8}\n\t"
     "stm sp, {r1-r8}\n\t"
     "add r1, sp, #32\n\t"
@@ -1209,7 +1235,24 @@ __asm__(
     "str r8, [sp, #36]\n\t"
     "b 1b\n"
     "9:\n\t"
-    "add sp, sp, #72\n\t"
+    "ldr r8, [sp, #68]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #68]\n\t"
+    "ldrd r8, r9, [sp, #72]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #32]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #32]\n\t"
+    "ldrd r8, r9, [sp, #80]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #36]\n\t"
+    "str r9, [sp, #64]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #88\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise3s2_row_pairs, .-mcunet_depthwise3s2_row_pairs\n\t");
 #undef DW3S2_TAP
@@ -1236,7 +1279,12 @@ typedef struct dw7_row_ctx {
   int32_t e;           /* 36 */
   int32_t zp;          /* 40 */
   int32_t c;           /* 44: output stride (channels) */
-  int32_t odd;         /* 48: as in dw3_row_ctx */
+  int32_t odd;         /* 48: as in dw3_row_ctx, and so are the next five */
+  int32_t nrows;       /* 52 */
+  int32_t rstep;       /* 56 */
+  int32_t ostep;       /* 60 */
+  int32_t span;        /* 64 */
+  int32_t odd0;        /* 68 */
 } dw7_row_ctx;
 void mcunet_depthwise7s1_row_pairs(const dw7_row_ctx* c);
 #define DW7_ROW                   \
@@ -1268,9 +1316,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise7s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #56\n\t"
-    "ldr r1, [r0, #48]\n\t"
-    "str r1, [sp, #48]\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"             /* row */
@@ -1319,7 +1369,24 @@ __asm__(
     "str r8, [sp, #20]\n\t"
     "b 1b\n"
     "9:\n\t"
-    "add sp, sp, #56\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
 #undef DW7_ROW
@@ -1357,9 +1424,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise5s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #56\n\t"
-    "ldr r1, [r0, #48]\n\t"
-    "str r1, [sp, #48]\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"
@@ -1408,7 +1477,24 @@ __asm__(
     "str r8, [sp, #20]\n\t"
     "b 1b\n"
     "9:\n\t"
-    "add sp, sp, #56\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
 #undef DW5_ROW
@@ -1454,9 +1540,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise7s2_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #56\n\t"
-    "ldr r1, [r0, #48]\n\t"
-    "str r1, [sp, #48]\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r12}\n\t"
     "stm sp, {r1-r12}\n\t"
     "mov r0, r1\n\t"
@@ -1505,7 +1593,24 @@ __asm__(
     "str r8, [sp, #20]\n\t"
     "b 1b\n"
     "9:\n\t"
-    "add sp, sp, #56\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise7s2_row_pairs, .-mcunet_depthwise7s2_row_pairs\n\t");
 #undef DW7S2_ROW
@@ -1585,6 +1690,11 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       q7.e = e;
       q7.zp = zp;
       q7.c = C;
+      q7.nrows = plane ? OH : 1;
+      q7.rstep = S * rw;
+      q7.ostep = OW * C;
+      q7.span = (OW & ~1) * C;
+      q7.odd0 = OW & 1;
     }
     if (K == 3 && fast) {
       /* The row kernel's context: all but the row and output pointers once per channel. */
@@ -1601,6 +1711,11 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       q.e = e;
       q.zp = zp;
       q.c = C;
+      q.nrows = plane ? OH : 1;
+      q.rstep = S * rw;
+      q.ostep = OW * C;
+      q.span = (OW & ~1) * C;
+      q.odd0 = OW & 1;
     }
     if (plane) {
       /* The whole padded plane fits: each input row once, pad rows stay pad. */
@@ -1623,30 +1738,30 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         }
         rows = ring + ((oy * S) % K) * rw;
       }
-      if (S == 1) {
-        ox = 0;
-        if (K == 3 && fast && OW >= 2) {
-          /* An odd row ends with the pair (OW-2, OW-1) again (output OW-2
-           * is rewritten with the value it holds: the inputs come from the
-           * ring, not from the outputs). */
+      if (K == 3 ? fast && OW >= 2 : S == 1 || K == 7) {
+        /* The Thumb-2 pairs: every output row of the plane in one call, else
+         * this row. An odd row ends with the pair (OW-2, OW-1) again (output
+         * OW-2 is rewritten with the value it holds: the inputs come from
+         * the ring, not from the outputs). */
+        if (K == 3) {
           q.row = rows;
           q.o = o;
-          q.o_end = o + (OW & ~1) * C;
-          q.odd = OW & 1;
-          mcunet_depthwise3s1_row_pairs(&q);
-          ox = OW;
-        }
-        if (K >= 5) {
-          void (*const pairs)(const dw7_row_ctx*) =
-              K == 7 ? mcunet_depthwise7s1_row_pairs : mcunet_depthwise5s1_row_pairs;
+          q.o_end = o + q.span;
+          q.odd = q.odd0;
+          (S == 1 ? mcunet_depthwise3s1_row_pairs : mcunet_depthwise3s2_row_pairs)(&q);
+        } else {
           q7.row = rows;
           q7.o = o;
-          q7.o_end = o + (OW & ~1) * C;
-          q7.odd = OW & 1; /* as for K = 3 */
-          pairs(&q7);
-          ox = OW;
+          q7.o_end = o + q7.span;
+          q7.odd = q7.odd0;
+          (K == 5 ? mcunet_depthwise5s1_row_pairs
+                  : S == 1 ? mcunet_depthwise7s1_row_pairs : mcunet_depthwise7s2_row_pairs)(&q7);
         }
-        for (; K == 3 && ox < OW; ox += 2) {
+        if (plane) break;
+        continue;
+      }
+      if (S == 1) {
+        for (ox = 0; K == 3 && ox < OW; ox += 2) {
           int32_t acc0 = b, acc1 = b;
           const int8_t* row = rows + ox;
 #pragma GCC unroll 7
@@ -1682,20 +1797,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
           }
         }
       } else {
-        /* Stride 2: 3x3 and 7x7 by the Thumb-2 pairs, 5x5 one output per step. */
-        if (K == 3) {
-          q.row = rows;
-          q.o = o;
-          q.o_end = o + (OW & ~1) * C;
-          q.odd = OW & 1;
-          mcunet_depthwise3s2_row_pairs(&q);
-        } else if (K == 7) {
-          q7.row = rows;
-          q7.o = o;
-          q7.o_end = o + (OW & ~1) * C;
-          q7.odd = OW & 1; /* as for stride 1 */
-          mcunet_depthwise7s2_row_pairs(&q7);
-        }
+        /* Stride 2, 5x5 (3x3 and 7x7 by the Thumb-2 pairs): one output per step. */
         for (ox = 0; K == 5 && ox < OW; ++ox) {
           int32_t acc = b;
           const int8_t* row = rows + 2 * ox;
