@@ -990,9 +990,9 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * step for K = 5, two for K = 3 and 7 (Thumb-2), the second by PKHBT +
  * SMLADX (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single
  * products). Full-range layers run everything but 5x5 stride 2 through the
- * hand-written row kernels below; only 3x3 stride 1 and 5x5 stride 2 keep a
- * C loop (any other layer that is not full-range, or one output wide,
- * returns 0 and takes the per-channel kernel).
+ * hand-written row kernels below; only 5x5 stride 2 keeps a C loop (any
+ * other layer that is not full-range, or one output wide, returns 0 and
+ * takes the per-channel kernel).
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
@@ -1638,7 +1638,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   fast = pw_fast_ok(p, bias, K * K);
   /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
    * it); else the per-channel kernel. */
-  if ((S == 1 ? K >= 5 : K != 5) && (!fast || OW < 2)) return 0;
+  if ((S == 1 || K != 5) && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1647,7 +1647,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   }
   for (i = 0; i < (plane ? hp : 2 * K) * rw; ++i) ring[i] = pad;
   for (c = 0; c < C; ++c) {
-    int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
+    int32_t wE[7], wO[7], wE1[7], w1[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t e = -shift, rnd = fast ? (int32_t)1 << (e - 1) : 0;
     int32_t b = bias ? bias[c] : 0; /* - in_zp * (sum of the K*K weights), below */
@@ -1664,7 +1664,6 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       wO[ky] = pack16(r1, r3);
       wE1[ky] = pack16(r4, r6);
       w1[ky] = r1;
-      w3[ky] = r3;
       w4[ky] = r4;
       w5[ky] = r5;
     }
@@ -1738,7 +1737,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         }
         rows = ring + ((oy * S) % K) * rw;
       }
-      if (K == 3 ? fast && OW >= 2 : S == 1 || K == 7) {
+      if (S == 1 || K != 5) {
         /* The Thumb-2 pairs: every output row of the plane in one call, else
          * this row. An odd row ends with the pair (OW-2, OW-1) again (output
          * OW-2 is rewritten with the value it holds: the inputs come from
@@ -1760,68 +1759,18 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         if (plane) break;
         continue;
       }
-      if (S == 1) {
-        for (ox = 0; K == 3 && ox < OW; ox += 2) {
-          int32_t acc0 = b, acc1 = b;
-          const int8_t* row = rows + ox;
-#pragma GCC unroll 7
-          for (ky = 0; ky < K; ++ky, row += rw) {
-            const int32_t v0 = ld32(row);
-            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
-            acc0 = __smlad(E, wE[ky], acc0);
-            acc1 = __smlad(O, wE[ky], acc1);
-            acc1 = __smlabt(w1[ky], E, acc1);
-            if (K == 3) {
-              acc0 = __smlabb(w1[ky], O, acc0);
-            } else {
-              const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtb16(v1), O1 = sxtb16_ror8(v1);
-              acc0 = __smlad(O, wO[ky], acc0);
-              acc1 = __smlabb(w3[ky], E1, acc1);
-              if (K == 5) {
-                acc0 = __smlabb(w4[ky], E1, acc0);
-                acc1 = __smlabb(w4[ky], O1, acc1);
-              } else {
-                acc0 = __smlad(E1, wE1[ky], acc0);
-                acc0 = __smlabb(w5[ky], O1, acc0);
-                acc1 = __smlad(O1, wE1[ky], acc1);
-                acc1 = __smlabt(w5[ky], E1, acc1);
-              }
-            }
-          }
-          {
-            const int8_t q0 = DW_RQ(acc0);
-            const int8_t q1 = DW_RQ(acc1);
-            o[ox * C] = q0;
-            if (ox + 1 < OW) o[(ox + 1) * C] = q1;
-          }
+      /* 5x5 stride 2 (everything else runs the Thumb-2 pairs above): one output per step. */
+      for (ox = 0; K == 5 && ox < OW; ++ox) {
+        int32_t acc = b;
+        const int8_t* row = rows + 2 * ox;
+#pragma GCC unroll 5
+        for (ky = 0; ky < K; ++ky, row += rw) {
+          const int32_t v0 = ld32(row);
+          acc = __smlad(__sxtb16(v0), wE[ky], acc);
+          acc = __smlad(sxtb16_ror8(v0), wO[ky], acc);
+          acc = __smlabb(w4[ky], __sxtb16(ld32(row + 4)), acc);
         }
-      } else {
-        /* Stride 2, 5x5 (3x3 and 7x7 by the Thumb-2 pairs): one output per step. */
-        for (ox = 0; K == 5 && ox < OW; ++ox) {
-          int32_t acc = b;
-          const int8_t* row = rows + 2 * ox;
-#pragma GCC unroll 7
-          for (ky = 0; ky < K; ++ky, row += rw) {
-            const int32_t v0 = ld32(row);
-            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
-            acc = __smlad(E, wE[ky], acc);
-            if (K == 3) {
-              acc = __smlabb(w1[ky], O, acc);
-            } else {
-              const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtb16(v1);
-              acc = __smlad(O, wO[ky], acc);
-              if (K == 5) {
-                acc = __smlabb(w4[ky], E1, acc);
-              } else {
-                acc = __smlad(E1, wE1[ky], acc);
-                acc = __smlabb(w5[ky], sxtb16_ror8(v1), acc);
-              }
-            }
-          }
-          o[ox * C] = DW_RQ(acc);
-        }
+        o[ox * C] = DW_RQ(acc);
       }
     }
   }
