@@ -1042,7 +1042,7 @@ typedef struct dw3_row_ctx {
   int32_t w1b;       /* 28: w[2][1] */
   int8_t* o;         /* 32: output 0 */
   const int8_t* o_end; /* 36: o + 2 * npairs * C */
-  int32_t b;         /* 40: bias with the zero-point term */
+  int32_t b;         /* 40: 2 x bias with zero-point term (weights doubled too: sum = 2 acc) */
   int32_t mult;      /* 44 */
   int32_t rnd;       /* 48 */
   int32_t e;         /* 52 */
@@ -1095,9 +1095,7 @@ __asm__(
     DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
     DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7")
     "ldr r10, [sp, #44]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */
     "qadd r12, r8, r10\n\t"
@@ -1200,9 +1198,7 @@ __asm__(
     DW3S2_TAP("add r11, r0, r1\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r4", "smlatb r8, r6", "smlatt r9, r6")
     DW3S2_TAP("add r11, r0, r2\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r5", "smlabb r8, r7", "smlabt r9, r7")
     "ldr r10, [sp, #44]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #48]\n\t"
     "qadd r12, r8, r10\n\t"
@@ -1273,7 +1269,7 @@ typedef struct dw7_row_ctx {
   int32_t back;        /* 12: 7 * rw - 2 */
   int8_t* o;           /* 16: output 0 */
   const int8_t* o_end; /* 20: o + 2 * npairs * C */
-  int32_t b;           /* 24: bias with the zero-point term */
+  int32_t b;           /* 24: doubled as in dw3_row_ctx (and so are the weight words) */
   int32_t mult;        /* 28 */
   int32_t rnd;         /* 32 */
   int32_t e;           /* 36 */
@@ -1332,9 +1328,7 @@ __asm__(
     "mov r9, r8\n\t"
     DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW
     "ldr r10, [sp, #28]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #32]\n\t" /* rnd, e */
     "qadd r12, r8, r10\n\t"
@@ -1440,9 +1434,7 @@ __asm__(
     "mov r9, r8\n\t"
     DW5_ROW DW5_ROW DW5_ROW DW5_ROW DW5_ROW
     "ldr r10, [sp, #28]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #32]\n\t"
     "qadd r12, r8, r10\n\t"
@@ -1556,9 +1548,7 @@ __asm__(
     "mov r9, r8\n\t"
     DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW
     "ldr r10, [sp, #28]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #32]\n\t"
     "qadd r12, r8, r10\n\t"
@@ -1671,19 +1661,19 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       /* Weight words per kernel row: 4 for K = 7, 3 for K = 5. */
       int32_t* t = q7w;
       for (ky = 0; ky < K; ++ky) {
-        *t++ = wE[ky];
-        *t++ = wO[ky];
+        *t++ = __sadd16(wE[ky], wE[ky]);
+        *t++ = __sadd16(wO[ky], wO[ky]);
         if (K == 7) {
-          *t++ = wE1[ky];
-          *t++ = w5[ky];
+          *t++ = __sadd16(wE1[ky], wE1[ky]);
+          *t++ = 2 * w5[ky];
         } else {
-          *t++ = w4[ky];
+          *t++ = 2 * w4[ky];
         }
       }
       q7.rw = rw;
       q7.w = q7w;
       q7.back = K * rw - 2 * S;
-      q7.b = b;
+      q7.b = 2 * b;
       q7.mult = mult;
       q7.rnd = rnd;
       q7.e = e;
@@ -1699,12 +1689,12 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       /* The row kernel's context: all but the row and output pointers once per channel. */
       q.rw = rw;
       q.rw2 = 2 * rw;
-      q.wE0 = wE[0];
-      q.wE1 = wE[1];
-      q.wE2 = wE[2];
-      q.w1a = pack16(w1[0], w1[1]);
-      q.w1b = w1[2];
-      q.b = b;
+      q.wE0 = __sadd16(wE[0], wE[0]);
+      q.wE1 = __sadd16(wE[1], wE[1]);
+      q.wE2 = __sadd16(wE[2], wE[2]);
+      q.w1a = pack16(2 * w1[0], 2 * w1[1]);
+      q.w1b = 2 * w1[2];
+      q.b = 2 * b;
       q.mult = mult;
       q.rnd = rnd;
       q.e = e;
