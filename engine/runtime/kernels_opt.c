@@ -986,8 +986,13 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7), and
  *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
  *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
- * Stride 2: one output per step, out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
- * (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single products).
+ * Stride 2: out = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5, one output per
+ * step for K = 5, two for K = 3 and 7 (Thumb-2), the second by PKHBT +
+ * SMLADX (w_j = 0 for j >= K; SMLAD for pairs, SMLABB/SMLABT for single
+ * products). Full-range layers run everything but 5x5 stride 2 through the
+ * hand-written row kernels below; only 5x5 stride 2 keeps a C loop (any
+ * other layer that is not full-range, or one output wide, returns 0 and
+ * takes the per-channel kernel).
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
  * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
  * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
@@ -997,23 +1002,25 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
+/* Low half of lo, high half of hi: PKHBT. */
+static MCUNET_ALWAYS_INLINE int32_t pkhbt(int32_t lo, int32_t hi) {
+  return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi & 0xFFFF0000u));
+}
 
 /* Channel values s[0], s[C], ... s[(W-1)C] to d[0..W-1] (and d[dup..dup+W-1]
  * when dup != 0). */
 static MCUNET_ALWAYS_INLINE void dw_gather_row(const int8_t* s, int8_t* d, const int32_t dup, const int32_t W,
                                                const int32_t C) {
   int32_t x = 0;
-  for (; x + 2 <= W; x += 2) {
-    const int8_t v0 = s[0], v1 = s[C];
-    d[x] = v0;
-    d[x + 1] = v1;
-    if (dup) {
-      d[dup + x] = v0;
-      d[dup + x + 1] = v1;
-    }
-    s += 2 * C;
+  /* Four bytes per word store (unaligned STR). */
+  for (; x + 4 <= W; x += 4) {
+    const uint32_t v = (uint32_t)(uint8_t)s[0] | ((uint32_t)(uint8_t)s[C] << 8) |
+                       ((uint32_t)(uint8_t)s[2 * C] << 16) | ((uint32_t)(uint8_t)s[3 * C] << 24);
+    memcpy(d + x, &v, 4);
+    if (dup) memcpy(d + dup + x, &v, 4);
+    s += 4 * C;
   }
-  if (x < W) {
+  for (; x < W; ++x, s += C) {
     d[x] = s[0];
     if (dup) d[dup + x] = s[0];
   }
@@ -1035,12 +1042,18 @@ typedef struct dw3_row_ctx {
   int32_t w1b;       /* 28: w[2][1] */
   int8_t* o;         /* 32: output 0 */
   const int8_t* o_end; /* 36: o + 2 * npairs * C */
-  int32_t b;         /* 40: bias with the zero-point term */
+  int32_t b;         /* 40: 2 x bias with zero-point term (weights doubled too: sum = 2 acc) */
   int32_t mult;      /* 44 */
   int32_t rnd;       /* 48 */
   int32_t e;         /* 52 */
   int32_t zp;        /* 56 */
   int32_t c;         /* 60: output stride (channels) */
+  int32_t odd;       /* 64: OW odd: after the pairs, the pair (OW-2, OW-1) once more */
+  int32_t nrows;     /* 68: output rows to run (the next at row + rstep, o + ostep) */
+  int32_t rstep;     /* 72 */
+  int32_t ostep;     /* 76 */
+  int32_t span;      /* 80: o_end - o */
+  int32_t odd0;      /* 84: odd for every row */
 } dw3_row_ctx;
 void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
 #define DW3_TAP(ld, wE, mlo, mhi)          \
@@ -1062,7 +1075,11 @@ __asm__(
     ".thumb_func\n"
     "mcunet_depthwise3s1_row_pairs:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #64\n\t"
+    "sub sp, sp, #88\n\t"
+    "add r1, r0, #64\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #64\n\t"
+    "stm r1, {r2-r7}\n\t"
     "ldm r0, {r1-r8}\n\t"
     "stm sp, {r1-r8}\n\t"
     "add r1, sp, #32\n\t"
@@ -1078,9 +1095,7 @@ __asm__(
     DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
     DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7")
     "ldr r10, [sp, #44]\n\t"
-    "lsl r8, r8, #1\n\t"
     "smmulr r8, r8, r10\n\t"
-    "lsl r9, r9, #1\n\t"
     "smmulr r9, r9, r10\n\t"
     "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */
     "qadd r12, r8, r10\n\t"
@@ -1101,10 +1116,494 @@ __asm__(
     "ldr r8, [sp, #36]\n\t"
     "cmp lr, r8\n\t"
     "bne 1b\n\t"
-    "add sp, sp, #64\n\t"
+    "ldr r8, [sp, #64]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #64]\n\t"
+    "ldr r8, [sp, #60]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #36]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "ldr r8, [sp, #68]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #68]\n\t"
+    "ldrd r8, r9, [sp, #72]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #32]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #32]\n\t"
+    "ldrd r8, r9, [sp, #80]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #36]\n\t"
+    "str r9, [sp, #64]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #88\n\t"
     "pop {r4-r11, pc}\n\t"
     ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
 #undef DW3_TAP
+
+/* 3x3 stride 2, pairs of outputs (same context; the row pointer advances by
+ * 4 per pair): words at 2x and 2x+4 give E = (i0, i2), O = (i1, i3),
+ * E' = (i4, i6);
+ *   out[x]   = (w0,w2).E + w1 i1
+ *   out[x+1] = SMLADX(PKHBT(E', E) = (i4, i2), (w0,w2)) + w1 i3
+ * 10-11 instructions per kernel row and pair. */
+void mcunet_depthwise3s2_row_pairs(const dw3_row_ctx* c);
+#define DW3S2_TAP(ld, wE, mlo, mhi)        \
+  ld                                      \
+  "sxtb16 r12, r10\n\t"                   \
+  "sxtb16 r10, r10, ror #8\n\t"           \
+  "sxtb16 r11, r11\n\t"                   \
+  "smlad r8, r12, " wE ", r8\n\t"         \
+  mlo ", r10, r8\n\t"                    \
+  "pkhbt r11, r11, r12\n\t"               \
+  "smladx r9, r11, " wE ", r9\n\t"        \
+  mhi ", r10, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise3s2_row_pairs\n\t"
+    ".hidden mcunet_depthwise3s2_row_pairs\n\t"
+    ".type mcunet_depthwise3s2_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise3s2_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #88\n\t"
+    "add r1, r0, #64\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #64\n\t"
+    "stm r1, {r2-r7}\n\t"
+    "ldm r0, {r1-r8}\n\t"
+    "stm sp, {r1-r8}\n\t"
+    "add r1, sp, #32\n\t"
+    "add r0, r0, #32\n\t"
+    "ldm r0, {r2-r9}\n\t"
+    "stm r1, {r2-r9}\n\t"
+    "ldm sp, {r0-r7}\n\t"
+    "ldr lr, [sp, #32]\n"
+    "1:\n\t"
+    "ldr r8, [sp, #40]\n\t"
+    "mov r9, r8\n\t"
+    DW3S2_TAP("ldr r10, [r0]\n\tldr r11, [r0, #4]\n\t", "r3", "smlabb r8, r6", "smlabt r9, r6")
+    DW3S2_TAP("add r11, r0, r1\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r4", "smlatb r8, r6", "smlatt r9, r6")
+    DW3S2_TAP("add r11, r0, r2\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r5", "smlabb r8, r7", "smlabt r9, r7")
+    "ldr r10, [sp, #44]\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #48]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #56]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "add r0, r0, #4\n\t"
+    "ldr r8, [sp, #36]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "ldr r8, [sp, #64]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #64]\n\t"
+    "ldr r8, [sp, #60]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #2\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #36]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "ldr r8, [sp, #68]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #68]\n\t"
+    "ldrd r8, r9, [sp, #72]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #32]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #32]\n\t"
+    "ldrd r8, r9, [sp, #80]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #36]\n\t"
+    "str r9, [sp, #64]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #88\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise3s2_row_pairs, .-mcunet_depthwise3s2_row_pairs\n\t");
+#undef DW3S2_TAP
+
+/* One output row of a 7x7 stride-1 depthwise channel on the padded rows
+ * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2.
+ * Per kernel row ky the four weight words w[ky] = {(w0, w2), (w1, w3),
+ * (w4, w6), w5} come by one LDM from a table on the caller's stack, the
+ * inputs i0..i7 by two unaligned words, widened by SXTB16 into
+ * E = (i0, i2), O = (i1, i3), E' = (i4, i6), O' = (i5, i7):
+ *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ *   out[x+1] = (w0,w2).O + (w4,w6).O' + w1 i2 + w3 i4 + w5 i6
+ * 17 instructions per kernel row and pair. Context copied to the frame. */
+typedef struct dw7_row_ctx {
+  const int8_t* row;   /* 0: padded row 0 at output 0 */
+  int32_t rw;          /* 4: padded row stride */
+  const int32_t* w;    /* 8: 7 x 4 weight words */
+  int32_t back;        /* 12: 7 * rw - 2 */
+  int8_t* o;           /* 16: output 0 */
+  const int8_t* o_end; /* 20: o + 2 * npairs * C */
+  int32_t b;           /* 24: doubled as in dw3_row_ctx (and so are the weight words) */
+  int32_t mult;        /* 28 */
+  int32_t rnd;         /* 32 */
+  int32_t e;           /* 36 */
+  int32_t zp;          /* 40 */
+  int32_t c;           /* 44: output stride (channels) */
+  int32_t odd;         /* 48: as in dw3_row_ctx, and so are the next five */
+  int32_t nrows;       /* 52 */
+  int32_t rstep;       /* 56 */
+  int32_t ostep;       /* 60 */
+  int32_t span;        /* 64 */
+  int32_t odd0;        /* 68 */
+} dw7_row_ctx;
+void mcunet_depthwise7s1_row_pairs(const dw7_row_ctx* c);
+#define DW7_ROW                   \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "add r0, r0, r1\n\t"            \
+  "ldmia r2!, {r3-r6}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "smlad r8, r12, r5, r8\n\t"     \
+  "smlabb r8, r6, r11, r8\n\t"    \
+  "smlad r9, r10, r3, r9\n\t"     \
+  "smlad r9, r11, r5, r9\n\t"     \
+  "smlabt r9, r4, r7, r9\n\t"     \
+  "smlatb r9, r4, r12, r9\n\t"    \
+  "smlabt r9, r6, r12, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise7s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise7s1_row_pairs\n\t"
+    ".type mcunet_depthwise7s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise7s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"             /* row */
+    "mov r1, r2\n\t"             /* rw */
+    "mov r2, r3\n\t"             /* w */
+    "mov lr, r5\n"               /* o */
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t" /* rnd, e */
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"  /* zp, c */
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #112\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
+#undef DW7_ROW
+
+/* The same for 5x5 stride 1 (three weight words per kernel row:
+ * (w0, w2), (w1, w3), w4; back = 5 * rw - 2):
+ *   out[x]   = (w0,w2).E + (w1,w3).O + w4 i4
+ *   out[x+1] = (w0,w2).O + w1 i2 + w3 i4 + w4 i5
+ * 15 instructions per kernel row and pair. */
+void mcunet_depthwise5s1_row_pairs(const dw7_row_ctx* c);
+#define DW5_ROW                   \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "add r0, r0, r1\n\t"            \
+  "ldmia r2!, {r3-r5}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "smlabb r8, r5, r12, r8\n\t"    \
+  "smlad r9, r10, r3, r9\n\t"     \
+  "smlabt r9, r4, r7, r9\n\t"     \
+  "smlatb r9, r4, r12, r9\n\t"    \
+  "smlabb r9, r5, r11, r9\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise5s1_row_pairs\n\t"
+    ".hidden mcunet_depthwise5s1_row_pairs\n\t"
+    ".type mcunet_depthwise5s1_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise5s1_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"
+    "mov r1, r2\n\t"
+    "mov r2, r3\n\t"
+    "mov lr, r5\n"
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW5_ROW DW5_ROW DW5_ROW DW5_ROW DW5_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #60\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #1\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
+#undef DW5_ROW
+
+/* 7x7 stride 2, pairs of outputs (same context, back = 7 * rw - 4): the
+ * words at 2x, 2x+4, 2x+8 give E = (i0, i2), O = (i1, i3), E' = (i4, i6),
+ * O' = (i5, i7), E'' = (i8, i10);
+ *   out[x]   = (w0,w2).E + (w1,w3).O + (w4,w6).E' + w5 i5
+ *   out[x+1] = SMLADX((i4, i2), (w0,w2)) + SMLADX((i5, i3), (w1,w3))
+ *            + SMLADX((i8, i6), (w4,w6)) + w5 i7
+ * with the swapped pairs by PKHBT. 21 instructions per kernel row and pair. */
+void mcunet_depthwise7s2_row_pairs(const dw7_row_ctx* c);
+#define DW7S2_ROW                 \
+  "ldr r10, [r0]\n\t"             \
+  "ldr r11, [r0, #4]\n\t"         \
+  "ldmia r2!, {r3-r6}\n\t"        \
+  "sxtb16 r7, r10\n\t"            \
+  "smlad r8, r7, r3, r8\n\t"      \
+  "sxtb16 r10, r10, ror #8\n\t"   \
+  "smlad r8, r10, r4, r8\n\t"     \
+  "sxtb16 r12, r11\n\t"           \
+  "sxtb16 r11, r11, ror #8\n\t"   \
+  "smlad r8, r12, r5, r8\n\t"     \
+  "smlabb r8, r6, r11, r8\n\t"    \
+  "pkhbt r7, r12, r7\n\t"         \
+  "smladx r9, r7, r3, r9\n\t"     \
+  "pkhbt r10, r11, r10\n\t"       \
+  "smladx r9, r10, r4, r9\n\t"    \
+  "smlabt r9, r6, r11, r9\n\t"    \
+  "ldr r7, [r0, #8]\n\t"          \
+  "sxtb16 r7, r7\n\t"             \
+  "pkhbt r7, r7, r12\n\t"         \
+  "smladx r9, r7, r5, r9\n\t"     \
+  "add r0, r0, r1\n\t"
+__asm__(
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".text\n\t"
+    ".align 2\n\t"
+    ".global mcunet_depthwise7s2_row_pairs\n\t"
+    ".hidden mcunet_depthwise7s2_row_pairs\n\t"
+    ".type mcunet_depthwise7s2_row_pairs, %function\n\t"
+    ".thumb_func\n"
+    "mcunet_depthwise7s2_row_pairs:\n\t"
+    "push {r4-r11, lr}\n\t"
+    "sub sp, sp, #72\n\t"
+    "add r1, r0, #48\n\t"
+    "ldm r1, {r2-r7}\n\t"
+    "add r1, sp, #48\n\t"
+    "stm r1, {r2-r7}\n\t"
+    "ldm r0, {r1-r12}\n\t"
+    "stm sp, {r1-r12}\n\t"
+    "mov r0, r1\n\t"
+    "mov r1, r2\n\t"
+    "mov r2, r3\n\t"
+    "mov lr, r5\n"
+    "1:\n\t"
+    "ldr r8, [sp, #24]\n\t"
+    "mov r9, r8\n\t"
+    DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW
+    "ldr r10, [sp, #28]\n\t"
+    "smmulr r8, r8, r10\n\t"
+    "smmulr r9, r9, r10\n\t"
+    "ldrd r10, r11, [sp, #32]\n\t"
+    "qadd r12, r8, r10\n\t"
+    "add r12, r12, r8, asr #31\n\t"
+    "asr r12, r12, r11\n\t"
+    "qadd r10, r9, r10\n\t"
+    "add r10, r10, r9, asr #31\n\t"
+    "asr r10, r10, r11\n\t"
+    "ldrd r11, r8, [sp, #40]\n\t"
+    "add r12, r12, r11\n\t"
+    "ssat r12, #8, r12\n\t"
+    "add r10, r10, r11\n\t"
+    "ssat r10, #8, r10\n\t"
+    "strb r12, [lr]\n\t"
+    "strb r10, [lr, r8]\n\t"
+    "add lr, lr, r8, lsl #1\n\t"
+    "ldr r3, [sp, #12]\n\t"
+    "sub r0, r0, r3\n\t"
+    "sub r2, r2, #112\n\t"
+    "ldr r8, [sp, #20]\n\t"
+    "cmp lr, r8\n\t"
+    "bne 1b\n\t"
+    "ldr r8, [sp, #48]\n\t"
+    "cmp r8, #0\n\t"
+    "beq 9f\n\t"
+    "mov r8, #0\n\t"
+    "str r8, [sp, #48]\n\t"
+    "ldr r8, [sp, #44]\n\t"
+    "sub lr, lr, r8\n\t"
+    "sub r0, r0, #2\n\t"
+    "add r8, lr, r8, lsl #1\n\t"
+    "str r8, [sp, #20]\n\t"
+    "b 1b\n"
+    "9:\n\t"
+    "ldr r8, [sp, #52]\n\t"
+    "subs r8, r8, #1\n\t"
+    "beq 8f\n\t"
+    "str r8, [sp, #52]\n\t"
+    "ldrd r8, r9, [sp, #56]\n\t"
+    "ldr r0, [sp]\n\t"
+    "add r0, r0, r8\n\t"
+    "str r0, [sp]\n\t"
+    "ldr lr, [sp, #16]\n\t"
+    "add lr, lr, r9\n\t"
+    "str lr, [sp, #16]\n\t"
+    "ldrd r8, r9, [sp, #64]\n\t"
+    "add r8, lr, r8\n\t"
+    "str r8, [sp, #20]\n\t"
+    "str r9, [sp, #48]\n\t"
+    "b 1b\n"
+    "8:\n\t"
+    "add sp, sp, #72\n\t"
+    "pop {r4-r11, pc}\n\t"
+    ".size mcunet_depthwise7s2_row_pairs, .-mcunet_depthwise7s2_row_pairs\n\t");
+#undef DW7S2_ROW
 
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,
@@ -1117,6 +1616,9 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
   int32_t c, i, oy, ox, ky;
   int32_t hp = (OH - 1) * S + K, plane, fast;
+  dw3_row_ctx q;
+  dw7_row_ctx q7;
+  int32_t q7w[28];
   rw = (rw + 3) & ~3;
   plane = hp * rw <= 2 * K * DW_RW_MAX(K);
   if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
@@ -1124,6 +1626,9 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
     return 0;
   }
   fast = pw_fast_ok(p, bias, K * K);
+  /* 7x7 stride 1 only through the hand-written pairs (Flash: no C loop for
+   * it); else the per-channel kernel. */
+  if ((S == 1 || K != 5) && (!fast || OW < 2)) return 0;
   if (in_place) {
     for (oy = 0; oy < OH; ++oy) {
       const int32_t g = oy * S - pt + K - 1; /* last input row gathered for output row oy */
@@ -1132,7 +1637,7 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
   }
   for (i = 0; i < (plane ? hp : 2 * K) * rw; ++i) ring[i] = pad;
   for (c = 0; c < C; ++c) {
-    int32_t wE[7], wO[7], wE1[7], w1[7], w3[7], w4[7], w5[7];
+    int32_t wE[7], wO[7], wE1[7], w1[7], w4[7], w5[7];
     const int32_t mult = p->multiplier[c], shift = mcunet_conv_shift(p, c);
     const int32_t e = -shift, rnd = fast ? (int32_t)1 << (e - 1) : 0;
     int32_t b = bias ? bias[c] : 0; /* - in_zp * (sum of the K*K weights), below */
@@ -1149,9 +1654,57 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
       wO[ky] = pack16(r1, r3);
       wE1[ky] = pack16(r4, r6);
       w1[ky] = r1;
-      w3[ky] = r3;
       w4[ky] = r4;
       w5[ky] = r5;
+    }
+    if ((K >= 5 && S == 1) || K == 7) {
+      /* Weight words per kernel row: 4 for K = 7, 3 for K = 5. */
+      int32_t* t = q7w;
+      for (ky = 0; ky < K; ++ky) {
+        *t++ = __sadd16(wE[ky], wE[ky]);
+        *t++ = __sadd16(wO[ky], wO[ky]);
+        if (K == 7) {
+          *t++ = __sadd16(wE1[ky], wE1[ky]);
+          *t++ = 2 * w5[ky];
+        } else {
+          *t++ = 2 * w4[ky];
+        }
+      }
+      q7.rw = rw;
+      q7.w = q7w;
+      q7.back = K * rw - 2 * S;
+      q7.b = 2 * b;
+      q7.mult = mult;
+      q7.rnd = rnd;
+      q7.e = e;
+      q7.zp = zp;
+      q7.c = C;
+      q7.nrows = plane ? OH : 1;
+      q7.rstep = S * rw;
+      q7.ostep = OW * C;
+      q7.span = (OW & ~1) * C;
+      q7.odd0 = OW & 1;
+    }
+    if (K == 3 && fast) {
+      /* The row kernel's context: all but the row and output pointers once per channel. */
+      q.rw = rw;
+      q.rw2 = 2 * rw;
+      q.wE0 = __sadd16(wE[0], wE[0]);
+      q.wE1 = __sadd16(wE[1], wE[1]);
+      q.wE2 = __sadd16(wE[2], wE[2]);
+      q.w1a = pack16(2 * w1[0], 2 * w1[1]);
+      q.w1b = 2 * w1[2];
+      q.b = 2 * b;
+      q.mult = mult;
+      q.rnd = rnd;
+      q.e = e;
+      q.zp = zp;
+      q.c = C;
+      q.nrows = plane ? OH : 1;
+      q.rstep = S * rw;
+      q.ostep = OW * C;
+      q.span = (OW & ~1) * C;
+      q.odd0 = OW & 1;
     }
     if (plane) {
       /* The whole padded plane fits: each input row once, pad rows stay pad. */
@@ -1174,89 +1727,40 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
         }
         rows = ring + ((oy * S) % K) * rw;
       }
-      if (S == 1) {
-        ox = 0;
-        if (K == 3 && fast && OW >= 2) {
-          dw3_row_ctx q;
+      if (S == 1 || K != 5) {
+        /* The Thumb-2 pairs: every output row of the plane in one call, else
+         * this row. An odd row ends with the pair (OW-2, OW-1) again (output
+         * OW-2 is rewritten with the value it holds: the inputs come from
+         * the ring, not from the outputs). */
+        if (K == 3) {
           q.row = rows;
-          q.rw = rw;
-          q.rw2 = 2 * rw;
-          q.wE0 = wE[0];
-          q.wE1 = wE[1];
-          q.wE2 = wE[2];
-          q.w1a = pack16(w1[0], w1[1]);
-          q.w1b = w1[2];
           q.o = o;
-          q.o_end = o + (OW & ~1) * C;
-          q.b = b;
-          q.mult = mult;
-          q.rnd = rnd;
-          q.e = e;
-          q.zp = zp;
-          q.c = C;
-          mcunet_depthwise3s1_row_pairs(&q);
-          ox = OW & ~1;
+          q.o_end = o + q.span;
+          q.odd = q.odd0;
+          (S == 1 ? mcunet_depthwise3s1_row_pairs : mcunet_depthwise3s2_row_pairs)(&q);
+        } else {
+          q7.row = rows;
+          q7.o = o;
+          q7.o_end = o + q7.span;
+          q7.odd = q7.odd0;
+          (K == 5 ? mcunet_depthwise5s1_row_pairs
+                  : S == 1 ? mcunet_depthwise7s1_row_pairs : mcunet_depthwise7s2_row_pairs)(&q7);
         }
-        for (; ox < OW; ox += 2) {
-          int32_t acc0 = b, acc1 = b;
-          const int8_t* row = rows + ox;
-#pragma GCC unroll 7
-          for (ky = 0; ky < K; ++ky, row += rw) {
-            const int32_t v0 = ld32(row);
-            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
-            acc0 = __smlad(E, wE[ky], acc0);
-            acc1 = __smlad(O, wE[ky], acc1);
-            acc1 = __smlabt(w1[ky], E, acc1);
-            if (K == 3) {
-              acc0 = __smlabb(w1[ky], O, acc0);
-            } else {
-              const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtb16(v1), O1 = sxtb16_ror8(v1);
-              acc0 = __smlad(O, wO[ky], acc0);
-              acc1 = __smlabb(w3[ky], E1, acc1);
-              if (K == 5) {
-                acc0 = __smlabb(w4[ky], E1, acc0);
-                acc1 = __smlabb(w4[ky], O1, acc1);
-              } else {
-                acc0 = __smlad(E1, wE1[ky], acc0);
-                acc0 = __smlabb(w5[ky], O1, acc0);
-                acc1 = __smlad(O1, wE1[ky], acc1);
-                acc1 = __smlabt(w5[ky], E1, acc1);
-              }
-            }
-          }
-          {
-            const int8_t q0 = DW_RQ(acc0);
-            const int8_t q1 = DW_RQ(acc1);
-            o[ox * C] = q0;
-            if (ox + 1 < OW) o[(ox + 1) * C] = q1;
-          }
+        if (plane) break;
+        continue;
+      }
+      /* 5x5 stride 2 (everything else runs the Thumb-2 pairs above): one output per step. */
+      for (ox = 0; K == 5 && ox < OW; ++ox) {
+        int32_t acc = b;
+        const int8_t* row = rows + 2 * ox;
+#pragma GCC unroll 5
+        for (ky = 0; ky < K; ++ky, row += rw) {
+          const int32_t v0 = ld32(row);
+          acc = __smlad(__sxtb16(v0), wE[ky], acc);
+          acc = __smlad(sxtb16_ror8(v0), wO[ky], acc);
+          acc = __smlabb(w4[ky], __sxtb16(ld32(row + 4)), acc);
         }
-      } else {
-        for (ox = 0; ox < OW; ++ox) {
-          int32_t acc = b;
-          const int8_t* row = rows + 2 * ox;
-#pragma GCC unroll 7
-          for (ky = 0; ky < K; ++ky, row += rw) {
-            const int32_t v0 = ld32(row);
-            const int32_t E = __sxtb16(v0), O = sxtb16_ror8(v0);
-            acc = __smlad(E, wE[ky], acc);
-            if (K == 3) {
-              acc = __smlabb(w1[ky], O, acc);
-            } else {
-              const int32_t v1 = ld32(row + 4);
-              const int32_t E1 = __sxtb16(v1);
-              acc = __smlad(O, wO[ky], acc);
-              if (K == 5) {
-                acc = __smlabb(w4[ky], E1, acc);
-              } else {
-                acc = __smlad(E1, wE1[ky], acc);
-                acc = __smlabb(w5[ky], sxtb16_ror8(v1), acc);
-              }
-            }
-          }
-          o[ox * C] = DW_RQ(acc);
-        }
+        o[ox * C] = DW_RQ(acc);
       }
     }
   }
