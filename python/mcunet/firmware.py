@@ -28,11 +28,6 @@ from ._cli import cli_path
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Boards `build` accepts, and the QEMU machines `run_qemu` accepts.
-BOARDS = ("stm32f412", "stm32f746", "stm32f765", "stm32h743", "qemu-m7", "qemu-m4")
-QEMU_MACHINES = ("qemu-m7", "qemu-m4")
-
-
 class FirmwareError(RuntimeError):
     """The firmware ran but reported a failure; ``report`` holds what it printed (a dict)."""
 
@@ -57,6 +52,15 @@ def _fail(verb: str, r: subprocess.CompletedProcess) -> None:
     raise RuntimeError(text)
 
 
+def _input_args(tmp: str, input: Optional[Union[np.ndarray, bytes]]) -> list:
+    """``--input FILE`` with the int8 tensor written into ``tmp``, or nothing for None."""
+    if input is None:
+        return []
+    path = Path(tmp) / "input.bin"
+    path.write_bytes(input if isinstance(input, bytes) else np.ascontiguousarray(input, dtype=np.int8).tobytes())
+    return ["--input", path]
+
+
 def _model_dir(model: PathLike) -> Path:
     p = Path(os.fspath(model))
     if not (p / "model.h").exists():
@@ -66,7 +70,8 @@ def _model_dir(model: PathLike) -> Path:
 
 def build(model: PathLike, board: str, out: Optional[PathLike] = None, *, opt: str = "-O2",
           kernels: str = "dsp", input: Optional[Union[np.ndarray, bytes]] = None) -> Dict[str, Any]:
-    """Builds the firmware ELF of the generated model in ``model`` for ``board`` (one of BOARDS).
+    """Builds the firmware ELF of the generated model in ``model`` for ``board`` (stm32f412, stm32f746,
+    stm32f765, stm32h743, qemu-m7 or qemu-m4).
 
     Returns {'board', 'elf', 'log'} ('log': the build's memory usage and ``size`` report). A model
     that does not fit the board fails the link: ValueError with the linker's message (by how much).
@@ -76,12 +81,7 @@ def build(model: PathLike, board: str, out: Optional[PathLike] = None, *, opt: s
     if out is not None:
         args += ["--out", os.fspath(out)]
     with tempfile.TemporaryDirectory() as tmp:
-        if input is not None:
-            path = Path(tmp) / "input.bin"
-            path.write_bytes(np.ascontiguousarray(input, dtype=np.int8).tobytes() if not isinstance(input, bytes)
-                             else input)
-            args += ["--input", path]
-        r = _run(args)
+        r = _run(args + _input_args(tmp, input))
     if r.returncode != 0:
         _fail("firmware", r)
     fields = dict(line.split(None, 1) for line in r.stdout.splitlines() if len(line.split(None, 1)) == 2)
@@ -106,15 +106,10 @@ def run_qemu(model: Optional[PathLike], machine: str = "qemu-m7", *, input: Opti
         args += ["--out", os.fspath(out)]
     if count_instructions:
         args.append("--count-instructions")
+    if input is None and random_seed is not None and not selftest:
+        args += ["--random-seed", random_seed]
     with tempfile.TemporaryDirectory() as tmp:
-        if input is not None:
-            path = Path(tmp) / "input.bin"
-            data = input if isinstance(input, bytes) else np.ascontiguousarray(input, dtype=np.int8).tobytes()
-            path.write_bytes(data)
-            args += ["--input", path]
-        elif random_seed is not None and not selftest:
-            args += ["--random-seed", random_seed]
-        r = _run(args)
+        r = _run(args + _input_args(tmp, input))
     start = r.stdout.find("{")
     if start < 0:
         _fail("qemu", r)

@@ -142,13 +142,13 @@ void RegisterTraining(py::module_& m) {
       "finetune",
       [](const py::object& supernet, const Arch& arch, const py::object& out, const py::object& config, bool resume,
          bool progress) {
-        const bool data_from_config = !config.is_none() && py::cast<py::dict>(config).contains("data");
         nn::TrainConfig cfg;
         if (config.is_none()) {
           cfg.lr = 0.02;  // as `mcunet finetune` without --config
         } else {
-          cfg = ToTrainConfig(config, "finetune config");
+          cfg = ToTrainConfig(config, "finetune config");  // ValueError unless a valid dict
         }
+        const bool data_from_config = !config.is_none() && py::cast<py::dict>(config).contains("data");
         nn::TrainOptions opt;
         opt.resume = resume;
         opt.progress = progress;

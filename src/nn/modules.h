@@ -137,6 +137,7 @@ void LoadArchiveState(const std::string& path, torch::nn::Module& m,
                       std::map<std::string, torch::Tensor>* extra = nullptr,
                       const std::vector<std::string>& extra_names = {});
 
-torch::Tensor ToTensor(const std::vector<float>& nchw, int n, int channels, int resolution);
+// InvalidInput unless `nchw` holds exactly n x channels x resolution^2 floats (n > 0).
+void CheckInputSize(const std::vector<float>& nchw, int n, int channels, int resolution);
 
 }  // namespace mcunet::nn

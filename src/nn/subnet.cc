@@ -98,11 +98,10 @@ int64_t Subnet::num_parameters() const {
 }
 
 std::vector<float> Subnet::Forward(const std::vector<float>& nchw, int n) {
-  torch::NoGradGuard guard;
-  impl_->module->eval();
-  const torch::Tensor y =
-      impl_->module->forward(ToTensor(nchw, n, impl_->arch.in_channels, impl_->arch.resolution)).contiguous();
-  return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  CheckInputSize(nchw, n, impl_->arch.in_channels, impl_->arch.resolution);
+  std::vector<float> logits(static_cast<size_t>(n) * impl_->arch.num_classes);
+  Forward(nchw.data(), n, logits.data());
+  return logits;
 }
 
 void Subnet::Forward(const float* nchw, int n, float* logits) {

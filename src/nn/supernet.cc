@@ -231,23 +231,20 @@ void Supernet::SetActive(const Arch& arch) {
 
 const Arch& Supernet::active() const { return impl_->active_arch; }
 
-torch::Tensor ToTensor(const std::vector<float>& nchw, int n, int channels, int resolution) {
+void CheckInputSize(const std::vector<float>& nchw, int n, int channels, int resolution) {
   const int64_t want = static_cast<int64_t>(n) * channels * resolution * resolution;
   if (n <= 0 || static_cast<int64_t>(nchw.size()) != want) {
     throw InvalidInput("Forward: expected " + std::to_string(n) + " x " + std::to_string(channels) + " x " +
                        std::to_string(resolution) + " x " + std::to_string(resolution) + " = " + std::to_string(want) +
                        " floats, got " + std::to_string(nchw.size()));
   }
-  return torch::from_blob(const_cast<float*>(nchw.data()), {n, channels, resolution, resolution}, torch::kFloat32)
-      .clone();
 }
 
 std::vector<float> Supernet::Forward(const std::vector<float>& nchw, int n) {
-  torch::NoGradGuard guard;
-  impl_->module->eval();
-  const torch::Tensor y =
-      impl_->module->forward(ToTensor(nchw, n, impl_->space.in_channels, impl_->sub.resolution)).contiguous();
-  return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  CheckInputSize(nchw, n, impl_->space.in_channels, impl_->sub.resolution);
+  std::vector<float> logits(static_cast<size_t>(n) * impl_->space.num_classes);
+  Forward(nchw.data(), n, logits.data());
+  return logits;
 }
 
 void Supernet::Forward(const float* nchw, int n, float* logits) {

@@ -92,6 +92,9 @@ def test_finetune_inherits_and_reports_test_accuracy(space, trained, tmp_path):
 def test_bad_input_is_a_python_error(space, trained, tmp_path):
     with pytest.raises(ValueError, match="epochz"):
         nn.train_supernet(space, SUB, tmp_path / "x", config={"epochz": 1})
+    with pytest.raises(ValueError, match="expected a dict"):
+        nn.finetune(trained[0] / "supernet.pt", space.decode((0.25, 28), space.sample(mcunet.Rng(0))),
+                    tmp_path / "ft", config=[1])
     with pytest.raises(ValueError, match="width multiplier 0.3"):
         nn.Supernet(space, "w0.3-r28")
     with pytest.raises(FileNotFoundError):
