@@ -500,7 +500,7 @@ void Emitter::EmitConvLike(int k) {
         op.pad_left != 0 || is[1] != os[1] || is[2] != os[2]) {
       throw Error("codegen: " + Where(k) + " is marked 1x1 but is not a 1x1, stride 1, unpadded conv");
     }
-    RequireScratch(k, is[3]);
+    RequireScratch(k, 2 * 2 * int64_t{is[3]});  // two pixels widened to int16
     UseKernel("mcunet_pointwise_conv_s8", "kernels_opt.c");
     const char* order = p.overlap == Overlap::kPointwiseReverse ? "MCUNET_ORDER_REVERSE" : "MCUNET_ORDER_FORWARD";
     Stmt("mcunet_pointwise_conv_s8(" + args + Ptr(in) + ", " + wb + ", " + Ptr(out) + ", " + scratch_ + ", " + order +

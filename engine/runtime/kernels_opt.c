@@ -25,7 +25,10 @@
  *   CONV_2D 1x1 (pointwise), kNone / kPointwiseForward / kPointwiseReverse:
  *     for each pixel p in order (0..n-1 for kNone and forward, n-1..0 for
  *     reverse): copy input pixel p (in_c bytes) to scratch, then compute and
- *     write output pixel p (out_c bytes) from scratch. Scratch: in_c bytes.
+ *     write output pixel p (out_c bytes) from scratch. The DSP kernel stages
+ *     pixels p and p+1 (in order) together, widened to int16, before writing
+ *     either output (output p never touches input p+1). Scratch: 4 * in_c
+ *     bytes, 4-byte aligned.
  *     Safe whenever mcunet::PointwiseOverlapSafe(dir, in, out, a, b, n) holds
  *     (the tests run every offset it allows on small shapes).
  *   ADD, kElementwise: output == one of the inputs (same size); element i is
@@ -372,7 +375,6 @@ void mcunet_conv2d_s8(const mcunet_conv_params* p, const int8_t* input, const in
 
 /* ---- Pointwise (1x1) conv with the forward / reverse overlap orders -------- */
 
-#if !defined(MCUNET_USE_DSP)
 static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
                                const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
   const int32_t n = p->in_h * p->in_w;
@@ -412,443 +414,221 @@ static void pointwise_portable(const mcunet_conv_params* p, const int8_t* input,
   }
 }
 
-#endif
-
 #if defined(MCUNET_USE_DSP)
-/* Out of line, one copy for every case (Flash): the edges and single pixels.
- * Output channels oc, oc+1 (oc+1 only if two) of one pixel (x0 -> out0) or of
- * two pixels (x0 -> out0, x1 -> out1; x1 may be NULL), four input channels
- * per step: weights loaded once per step for both pixels, inputs widened
- * with the zero-point offset by SXTAB16, SMLAD for two products at a time. */
-static __attribute__((noinline)) void pointwise_block_dsp(const mcunet_conv_params* p, const int8_t* x0,
-                                                   const int8_t* x1, const int8_t* weights, const int32_t* bias,
-                                                   int8_t* out0, int8_t* out1, int32_t oc, const int two_oc,
-                                                   const int two_px) {
-  const int32_t a = p->in_c;
-  const int32_t off = -p->in_zp;
-  const int32_t off2 = dup16(off);
-  const int8_t* w0 = weights + oc * a;
-  const int8_t* w1 = w0 + a;
-  int32_t acc00 = bias ? bias[oc] : 0, acc01, acc10 = 0, acc11;
-  int32_t ic = 0;
-  if (two_oc && bias) acc10 = bias[oc + 1];
-  acc01 = acc00;
-  acc11 = acc10;
-  {
-    const int8_t* pa = x0;
-    const int8_t* pb = x1;
-    const int8_t* pw0 = w0;
-    const int8_t* pw1 = w1;
-    int32_t k = a >> 2;
-    ic = a & ~3;
-    if (two_px && two_oc && k > 0) {
-      /* 2 output channels x 2 pixels x 4 input channels per iteration, 24
-       * instructions for 16 MACs; 14 registers, so the offset pair and the
-       * end pointer are reloaded from the stack. */
-      const int8_t* const end = pa + 4 * k;
-      int32_t t0, t1, t2, t3, t4, t5;
-      __asm__ volatile(
-          "1:\n\t"
-          "ldr %[t5], %[off2m]\n\t"
-          "ldr %[t0], [%[pa]], #4\n\t"
-          "sxtab16 %[t1], %[t5], %[t0]\n\t"
-          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
-          "ldr %[t2], [%[pb]], #4\n\t"
-          "sxtab16 %[t3], %[t5], %[t2]\n\t"
-          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
-          "ldr %[t4], [%[pw0]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
-          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
-          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
-          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
-          "ldr %[t4], [%[pw1]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
-          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
-          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
-          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
-          "ldr %[t5], %[endm]\n\t"
-          "cmp %[pa], %[t5]\n\t"
-          "bne 1b\n\t"
-          : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
-            [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-          : [off2m] "m"(off2), [endm] "m"(end)
-          : "cc", "memory");
-      k = 0;
-    }
-    while (k-- > 0) {
-      const int32_t xa = ld32(pa);
-      const int32_t wa = ld32(pw0);
-      const int32_t xa02 = __sxtab16(off2, xa), xa13 = sxtab16_ror8(off2, xa);
-      const int32_t wa02 = __sxtb16(wa), wa13 = sxtb16_ror8(wa);
-      pa += 4;
-      pw0 += 4;
-      acc00 = __smlad(wa02, xa02, acc00);
-      acc00 = __smlad(wa13, xa13, acc00);
-      if (two_px) {
-        const int32_t xb = ld32(pb);
-        const int32_t xb02 = __sxtab16(off2, xb), xb13 = sxtab16_ror8(off2, xb);
-        pb += 4;
-        acc01 = __smlad(wa02, xb02, acc01);
-        acc01 = __smlad(wa13, xb13, acc01);
-        if (two_oc) {
-          const int32_t wb = ld32(pw1);
-          const int32_t wb02 = __sxtb16(wb), wb13 = sxtb16_ror8(wb);
-          pw1 += 4;
-          acc10 = __smlad(wb02, xa02, acc10);
-          acc10 = __smlad(wb13, xa13, acc10);
-          acc11 = __smlad(wb02, xb02, acc11);
-          acc11 = __smlad(wb13, xb13, acc11);
-        }
-      } else if (two_oc) {
-        const int32_t wb = ld32(pw1);
-        const int32_t wb02 = __sxtb16(wb), wb13 = sxtb16_ror8(wb);
-        pw1 += 4;
-        acc10 = __smlad(wb02, xa02, acc10);
-        acc10 = __smlad(wb13, xa13, acc10);
-      }
-    }
-  }
-  for (; ic < a; ++ic) {
-    const int32_t xa = x0[ic] + off;
-    const int32_t xb = two_px ? x1[ic] + off : 0;
-    acc00 += w0[ic] * xa;
-    if (two_px) acc01 += w0[ic] * xb;
-    if (two_oc) {
-      acc10 += w1[ic] * xa;
-      if (two_px) acc11 += w1[ic] * xb;
-    }
-  }
-  {
-    /* All loads before the byte stores (which may alias anything). */
-    const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-    const int32_t m0 = p->multiplier[oc], s0 = mcunet_conv_shift(p, oc);
-    const int32_t m1 = two_oc ? p->multiplier[oc + 1] : 0, s1 = two_oc ? mcunet_conv_shift(p, oc + 1) : 0;
-    const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
-    const int8_t r01 = two_px ? requant_dsp(acc01, m0, s0, zp, lo, hi) : 0;
-    const int8_t r10 = two_oc ? requant_dsp(acc10, m1, s1, zp, lo, hi) : 0;
-    const int8_t r11 = two_oc && two_px ? requant_dsp(acc11, m1, s1, zp, lo, hi) : 0;
-    out0[oc] = r00;
-    if (two_px) out1[oc] = r01;
-    if (two_oc) {
-      out0[oc + 1] = r10;
-      if (two_px) out1[oc + 1] = r11;
-    }
-  }
-}
-
-/* pw_dsp_two's common case for a pw_fast_ok layer with a bias and in_zp 0
- * (the code generator folds a pointwise conv's input zero point into its
- * bias): in_c a multiple of 4, output channels in pairs (npairs > 0).
- * Hand-written Thumb-2 (every register is needed by the 2x2 tile): per 4
- * input channels 20 instructions for 16 MACs (plain SXTB16, no offset), and
- * per pair of output channels the requantisation of rq_fast with the
- * per-channel state in the stack frame (LDRD/STRD, post-indexed loads).
- * The context is copied to the frame on entry; layout below. */
-typedef struct pw_pairs_ctx {
+/* Pixels are taken two at a time, X and Y (the next in order; a last single
+ * pixel goes as X = Y, its output bytes written twice with the same value).
+ * Both are staged in scratch before either output is written, widened to
+ * int16 with the input offset applied (SXTAB16): per 4 input channels the
+ * words [x0 x2] [x1 x3] of X, then the same of Y (4 * in_c bytes). Under the
+ * overlap contract output X never touches input Y, so staging both first is
+ * safe. Then per pair of output channels a 2x2 tile: per 4 input channels
+ * one LDM of the 4 widened words, per weight row one LDR + 2 SXTB16, and 8
+ * SMLAD (15 instructions for 16 MACs).
+ *
+ * mcunet_pointwise_w16 (hand-written Thumb-2; every register is needed by
+ * the tile) widens X and Y, then, for out0_end > out0, runs the pairs of a
+ * pw_fast_ok layer with a bias: requantisation of rq_fast, rewritten as
+ * ssat(((h - [h < 0]) >> (e - 1)) + 2 zp + 1, asr 1) (the rounding
+ * (y + 2^(e-1)) >> e = ((y >> (e-1)) + 1) >> 1, no add that can overflow).
+ * The inner loop runs 4 steps per iteration, entered at the step that leaves
+ * a multiple of 4 (in_c / 4 mod 4). The context is copied to the frame. */
+typedef struct pw_w16_ctx {
   const int8_t* x0;       /* 0: pixel X's input (in_c bytes) */
   const int8_t* x1;       /* 4: pixel Y's input */
-  const int8_t* end;      /* 8: x0 + in_c */
-  int32_t a;              /* 12: in_c, a multiple of 4 */
-  const int8_t* w;        /* 16: weights of the first pair [2][in_c] */
-  const int32_t* bias;    /* 20 */
-  const int32_t* mult;    /* 24 */
-  const int8_t* sh8;      /* 28: shifts in [-31, -1] */
-  int8_t* out0;           /* 32 */
-  int8_t* out1;           /* 36 */
-  const int8_t* out0_end; /* 40: out0 + 2 * npairs */
-  int32_t zp;             /* 44: out_zp */
-  int32_t odd;            /* 48: in_c & 4 (an odd number of 4-channel steps) */
-} pw_pairs_ctx;
-void mcunet_pointwise_pairs_zp0(const pw_pairs_ctx* c);
-#define PW_ASM_STEP0 \
-  "ldr r8, [r4], #4\n\t"        \
-  "sxtb16 r9, r8\n\t"            \
-  "sxtb16 r8, r8, ror #8\n\t"    \
-  "ldr r10, [r5], #4\n\t"       \
-  "sxtb16 r11, r10\n\t"          \
-  "sxtb16 r10, r10, ror #8\n\t"  \
-  "ldr r12, [r6], #4\n\t"       \
-  "sxtb16 lr, r12\n\t"           \
-  "sxtb16 r12, r12, ror #8\n\t"  \
-  "smlad r0, lr, r9, r0\n\t"     \
-  "smlad r0, r12, r8, r0\n\t"    \
-  "smlad r1, lr, r11, r1\n\t"    \
-  "smlad r1, r12, r10, r1\n\t"   \
-  "ldr r12, [r7], #4\n\t"       \
-  "sxtb16 lr, r12\n\t"           \
-  "sxtb16 r12, r12, ror #8\n\t"  \
-  "smlad r2, lr, r9, r2\n\t"     \
-  "smlad r2, r12, r8, r2\n\t"    \
-  "smlad r3, lr, r11, r3\n\t"    \
-  "smlad r3, r12, r10, r3\n\t"
-
+  int32_t off2;           /* 8: -in_zp in both halfwords */
+  int32_t* xw;            /* 12: the widened pixels, 4 * in_c bytes, 4-aligned */
+  int32_t a;              /* 16: in_c, a multiple of 4, > 0 */
+  const int8_t* w;        /* 20: weights of the first pair [2][in_c] */
+  const int32_t* bias;    /* 24 */
+  const int32_t* mult;    /* 28 */
+  const int8_t* sh8;      /* 32: shifts in [-31, -1] */
+  int8_t* out0;           /* 36 */
+  int8_t* out1;           /* 40 */
+  const int8_t* out0_end; /* 44: out0 + 2 * npairs (npairs may be 0) */
+  int32_t zp2p1;          /* 48: 2 * out_zp + 1 */
+} pw_w16_ctx;
+void mcunet_pointwise_w16(const pw_w16_ctx* c);
+/* Frame: 0 xw, 4 a, 8 xw_end, 12 loop entry (Thumb bit set), 16 bias,
+ * 20 mult, 24 sh8, 28 out0, 32 out1, 36 out0_end, 40 zp2p1. */
+#define PW_W16_STEP                \
+  "ldm r4!, {r7-r10}\n\t"          \
+  "ldr r11, [r5], #4\n\t"          \
+  "sxtb16 r12, r11\n\t"            \
+  "sxtb16 r11, r11, ror #8\n\t"    \
+  "smlad r0, r12, r7, r0\n\t"      \
+  "smlad r0, r11, r8, r0\n\t"      \
+  "smlad r1, r12, r9, r1\n\t"      \
+  "smlad r1, r11, r10, r1\n\t"     \
+  "ldr r11, [r6], #4\n\t"          \
+  "sxtb16 r12, r11\n\t"            \
+  "sxtb16 r11, r11, ror #8\n\t"    \
+  "smlad r2, r12, r7, r2\n\t"      \
+  "smlad r2, r11, r8, r2\n\t"      \
+  "smlad r3, r12, r9, r3\n\t"      \
+  "smlad r3, r11, r10, r3\n\t"
+#define PW_W16_RQ(acc, m, e1)             \
+  "lsl " acc ", " acc ", #1\n\t"          \
+  "smmulr " acc ", " acc ", " m "\n\t"    \
+  "add " acc ", " acc ", " acc ", asr #31\n\t" \
+  "asr " acc ", " acc ", " e1 "\n\t"      \
+  "add " acc ", " acc ", lr\n\t"          \
+  "ssat " acc ", #8, " acc ", asr #1\n\t"
 __asm__(
     ".syntax unified\n\t"
     ".thumb\n\t"
     ".text\n\t"
     ".align 2\n\t"
-    ".global mcunet_pointwise_pairs_zp0\n\t"
-    ".hidden mcunet_pointwise_pairs_zp0\n\t"
-    ".type mcunet_pointwise_pairs_zp0, %function\n\t"
+    ".global mcunet_pointwise_w16\n\t"
+    ".hidden mcunet_pointwise_w16\n\t"
+    ".type mcunet_pointwise_w16, %function\n\t"
     ".thumb_func\n"
-    "mcunet_pointwise_pairs_zp0:\n\t"
+    "mcunet_pointwise_w16:\n\t"
     "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #52\n\t"
-    "ldm r0, {r1-r12}\n\t"
-    "stm sp, {r1-r12}\n\t"
-    "ldr r1, [r0, #48]\n\t"
-    "str r1, [sp, #48]\n\t"
-    "ldr r6, [sp, #16]\n"          /* pw0 = w */
+    "sub sp, sp, #44\n\t"
+    "ldm r0, {r1-r5}\n\t"          /* x0, x1, off2, xw, a */
+    "mov r6, r4\n\t"
+    "add r7, r1, r5\n"
+    "4:\n\t"                       /* widen X and Y, 4 channels a step */
+    "ldr r8, [r1], #4\n\t"
+    "ldr r9, [r2], #4\n\t"
+    "sxtab16 r10, r3, r8\n\t"
+    "sxtab16 r11, r3, r8, ror #8\n\t"
+    "sxtab16 r12, r3, r9\n\t"
+    "sxtab16 lr, r3, r9, ror #8\n\t"
+    "stm r6!, {r10-r12, lr}\n\t"
+    "cmp r1, r7\n\t"
+    "bne 4b\n\t"
+    "strd r4, r5, [sp]\n\t"
+    "str r6, [sp, #8]\n\t"
+    /* entry = step 1 + ((4 - (a/4 mod 4)) mod 4) steps */
+    "ubfx r7, r5, #2, #2\n\t"
+    "rsb r7, r7, #4\n\t"
+    "and r7, r7, #3\n\t"
+    "adr r8, 10f\n\t"
+    "movs r9, #60\n\t"
+    "mla r8, r7, r9, r8\n\t"
+    "orr r8, r8, #1\n\t"
+    "str r8, [sp, #12]\n\t"
+    "ldr r5, [r0, #20]\n\t"        /* pw0 = w */
+    "add lr, r0, #24\n\t"
+    "ldm lr, {r1-r4, r6-r8}\n\t"   /* bias, mult, sh8, out0, out1, out0_end, zp2p1 */
+    "add lr, sp, #16\n\t"
+    "stm lr, {r1-r4, r6-r8}\n\t"
+    "cmp r4, r7\n\t"
+    "beq 9f\n"
     "3:\n\t"                       /* per pair of output channels */
-    "ldr lr, [sp, #20]\n\t"
+    "ldr lr, [sp, #16]\n\t"
     "ldrd r0, r2, [lr], #8\n\t"   /* acc00 = bias[0], acc10 = bias[1] */
-    "str lr, [sp, #20]\n\t"
+    "str lr, [sp, #16]\n\t"
     "mov r1, r0\n\t"
     "mov r3, r2\n\t"
-    "ldrd r4, r5, [sp]\n\t"       /* pa = x0, pb = x1 */
-    "ldr lr, [sp, #12]\n\t"
-    "add r7, r6, lr\n\t"          /* pw1 = pw0 + a */
-    "ldr lr, [sp, #48]\n\t"
-    "cmp lr, #0\n\t"
-    "bne 2f\n"
-    "1:\n\t" PW_ASM_STEP0 "2:\n\t" PW_ASM_STEP0
+    "ldrd r4, lr, [sp]\n\t"       /* px = xw, lr = a */
+    "add r6, r5, lr\n\t"          /* pw1 = pw0 + a */
+    "ldr pc, [sp, #12]\n"
+    "10:\n\t" PW_W16_STEP
+    "11:\n\t" PW_W16_STEP
+    "12:\n\t" PW_W16_STEP
+    "13:\n\t" PW_W16_STEP
+    "14:\n\t"
+    ".if (11b - 10b) != 60 || (12b - 11b) != 60 || (13b - 12b) != 60 || (14b - 13b) != 60\n\t"
+    ".error \"mcunet_pointwise_w16: a step is not 60 bytes\"\n\t"
+    ".endif\n\t"
     "ldr lr, [sp, #8]\n\t"
     "cmp r4, lr\n\t"
-    "bne 1b\n\t"
-    "mov r6, r7\n\t"              /* the next pair's rows */
-    "ldr lr, [sp, #24]\n\t"
-    "ldrd r4, r5, [lr], #8\n\t"   /* m0, m1 */
-    "str lr, [sp, #24]\n\t"
-    "ldr lr, [sp, #28]\n\t"
-    "ldrsb r7, [lr], #1\n\t"
-    "ldrsb r8, [lr], #1\n\t"
-    "str lr, [sp, #28]\n\t"
-    "rsb r7, r7, #0\n\t"          /* e0 = -shift0 */
-    "rsb r8, r8, #0\n\t"          /* e1 */
-    "movs r9, #1\n\t"
-    "sub r10, r7, #1\n\t"
-    "lsl r10, r9, r10\n\t"        /* rnd0 = 2^(e0-1) */
-    "sub r11, r8, #1\n\t"
-    "lsl r11, r9, r11\n\t"        /* rnd1 */
-    "ldr lr, [sp, #44]\n\t"       /* zp */
-#define PW_ASM_RQ(acc, m, rnd, e)                 \
-  "lsl " acc ", " acc ", #1\n\t"                 \
-  "smmulr " acc ", " acc ", " m "\n\t"           \
-  "qadd r9, " acc ", " rnd "\n\t"                \
-  "add r9, r9, " acc ", asr #31\n\t"             \
-  "asr r9, r9, " e "\n\t"                        \
-  "add r9, r9, lr\n\t"                           \
-  "ssat " acc ", #8, r9\n\t"
-    PW_ASM_RQ("r0", "r4", "r10", "r7") PW_ASM_RQ("r1", "r4", "r10", "r7")
-    PW_ASM_RQ("r2", "r5", "r11", "r8") PW_ASM_RQ("r3", "r5", "r11", "r8")
-    "ldrd r4, r5, [sp, #32]\n\t"  /* out0, out1 */
-    "strb r0, [r4], #1\n\t"
-    "strb r2, [r4], #1\n\t"
-    "strb r1, [r5], #1\n\t"
-    "strb r3, [r5], #1\n\t"
-    "strd r4, r5, [sp, #32]\n\t"
-    "ldr lr, [sp, #40]\n\t"
-    "cmp r4, lr\n\t"
-    "bne 3b\n\t"
-    "add sp, sp, #52\n\t"
+    "bne 10b\n\t"
+    "mov r5, r6\n\t"              /* the next pair's rows */
+    "ldrd r6, r7, [sp, #20]\n\t"  /* mult, sh8 */
+    "ldrd r8, r9, [r6], #8\n\t"   /* m0, m1 */
+    "ldrsb r10, [r7], #1\n\t"
+    "ldrsb r11, [r7], #1\n\t"
+    "strd r6, r7, [sp, #20]\n\t"
+    "mvn r10, r10\n\t"            /* e0 - 1 = -shift0 - 1 */
+    "mvn r11, r11\n\t"
+    "ldr lr, [sp, #40]\n\t"       /* 2 zp + 1 */
+    PW_W16_RQ("r0", "r8", "r10") PW_W16_RQ("r1", "r8", "r10")
+    PW_W16_RQ("r2", "r9", "r11") PW_W16_RQ("r3", "r9", "r11")
+    "ldrd r6, r7, [sp, #28]\n\t"  /* out0, out1 */
+    "strb r0, [r6], #1\n\t"
+    "strb r2, [r6], #1\n\t"
+    "strb r1, [r7], #1\n\t"
+    "strb r3, [r7], #1\n\t"
+    "strd r6, r7, [sp, #28]\n\t"
+    "ldr lr, [sp, #36]\n\t"
+    "cmp r6, lr\n\t"
+    "bne 3b\n"
+    "9:\n\t"
+    "add sp, sp, #44\n\t"
     "pop {r4-r11, pc}\n\t"
-    ".size mcunet_pointwise_pairs_zp0, .-mcunet_pointwise_pairs_zp0\n\t");
-#undef PW_ASM_RQ
-#undef PW_ASM_STEP0
+    ".size mcunet_pointwise_w16, .-mcunet_pointwise_w16\n\t");
+#undef PW_W16_RQ
+#undef PW_W16_STEP
 
-static void pointwise_pairs_zp0(const int8_t* x0, const int8_t* x1, const int8_t* w, const int32_t* bias,
-                                const int32_t* mult, const int8_t* sh8, int8_t* out0, int8_t* out1, int32_t a,
-                                int32_t npairs, int32_t zp) {
-  pw_pairs_ctx c;
-  c.x0 = x0;
-  c.x1 = x1;
-  c.end = x0 + a;
-  c.a = a;
-  c.w = w;
-  c.bias = bias;
-  c.mult = mult;
-  c.sh8 = sh8;
-  c.out0 = out0;
-  c.out1 = out1;
-  c.out0_end = out0 + 2 * npairs;
-  c.zp = zp;
-  c.odd = a & 4;
-  mcunet_pointwise_pairs_zp0(&c);
-}
-
-static void pw_dsp_one(const mcunet_conv_params* p, const int8_t* x0, const int8_t* weights, const int32_t* bias,
-                       int8_t* out0, const int fast) {
-  int32_t oc = 0;
-  if (fast && bias && p->in_zp == 0 && (p->in_c & 3) == 0 && p->in_c > 0 && p->out_c >= 2) {
-    /* The pair kernel with both pixels x0 (each output byte written twice
-     * with the same value; x0 is staged, so no output overlaps it). */
-    pointwise_pairs_zp0(x0, x0, weights, bias, p->multiplier, p->shift8, out0, out0, p->in_c, p->out_c >> 1,
-                        p->out_zp);
-    oc = p->out_c & ~1;
+/* One output channel oc for both widened pixels (odd out_c, and every
+ * channel of a layer that is not pw_fast_ok). */
+static void pw_w16_channel(const mcunet_conv_params* p, const int32_t* xw, const int8_t* weights,
+                           const int32_t* bias, int32_t oc, int8_t* out0, int8_t* out1) {
+  const int32_t a = p->in_c;
+  const int8_t* w = weights + oc * a;
+  int32_t acc0 = bias ? bias[oc] : 0, acc1, k;
+  acc1 = acc0;
+  for (k = 0; k < a; k += 4, xw += 4) {
+    const int32_t wv = ld32(w + k);
+    const int32_t w02 = __sxtb16(wv), w13 = sxtb16_ror8(wv);
+    acc0 = __smlad(w02, xw[0], acc0);
+    acc0 = __smlad(w13, xw[1], acc0);
+    acc1 = __smlad(w02, xw[2], acc1);
+    acc1 = __smlad(w13, xw[3], acc1);
   }
-  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 1, 0);
-  if (oc < p->out_c) pointwise_block_dsp(p, x0, NULL, weights, bias, out0, NULL, oc, 0, 0);
-}
-
-static void pw_dsp_two(const mcunet_conv_params* p, const int8_t* x0, const int8_t* x1, const int8_t* weights,
-                       const int32_t* bias, int8_t* out0, int8_t* out1, const int fast) {
-  int32_t oc = 0;
-  if ((p->in_c & 3) == 0 && p->in_c > 0) {
-    /* The common case, with the per-pair state in locals. */
-    const int32_t a = p->in_c, b = p->out_c;
-    const int32_t off2 = dup16(-p->in_zp);
-    const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
-    const int32_t* const mult = p->multiplier;
-    if (fast && bias && b >= 2 && off2 == 0) {
-      pointwise_pairs_zp0(x0, x1, weights, bias, mult, p->shift8, out0, out1, a, b >> 1, zp);
-      oc = b & ~1;
-    }
-    for (; oc + 2 <= b; oc += 2) {
-      int32_t acc00 = bias ? bias[oc] : 0, acc10 = bias ? bias[oc + 1] : 0;
-      int32_t acc01 = acc00, acc11 = acc10;
-      const int8_t* pa = x0;
-      const int8_t* pb = x1;
-      const int8_t* pw0 = weights + oc * a;
-      const int8_t* pw1 = pw0 + a;
-      const int8_t* const end = x0 + a;
-      int32_t t0, t1, t2, t3, t4, t5 = a & 4;
-      __asm__ volatile(
-          /* two 4-channel steps per iteration (one end test per 8 channels);
-           * an odd number of steps enters at the second */
-          "cmp %[t5], #0\n\t"
-          "bne 2f\n\t"
-          "1:\n\t"
-          "ldr %[t5], %[off2m]\n\t"
-          "ldr %[t0], [%[pa]], #4\n\t"
-          "sxtab16 %[t1], %[t5], %[t0]\n\t"
-          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
-          "ldr %[t2], [%[pb]], #4\n\t"
-          "sxtab16 %[t3], %[t5], %[t2]\n\t"
-          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
-          "ldr %[t4], [%[pw0]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
-          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
-          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
-          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
-          "ldr %[t4], [%[pw1]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
-          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
-          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
-          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
-          "2:\n\t"
-          "ldr %[t5], %[off2m]\n\t"
-          "ldr %[t0], [%[pa]], #4\n\t"
-          "sxtab16 %[t1], %[t5], %[t0]\n\t"
-          "sxtab16 %[t0], %[t5], %[t0], ror #8\n\t"
-          "ldr %[t2], [%[pb]], #4\n\t"
-          "sxtab16 %[t3], %[t5], %[t2]\n\t"
-          "sxtab16 %[t2], %[t5], %[t2], ror #8\n\t"
-          "ldr %[t4], [%[pw0]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a00], %[t5], %[t1], %[a00]\n\t"
-          "smlad %[a00], %[t4], %[t0], %[a00]\n\t"
-          "smlad %[a01], %[t5], %[t3], %[a01]\n\t"
-          "smlad %[a01], %[t4], %[t2], %[a01]\n\t"
-          "ldr %[t4], [%[pw1]], #4\n\t"
-          "sxtb16 %[t5], %[t4]\n\t"
-          "sxtb16 %[t4], %[t4], ror #8\n\t"
-          "smlad %[a10], %[t5], %[t1], %[a10]\n\t"
-          "smlad %[a10], %[t4], %[t0], %[a10]\n\t"
-          "smlad %[a11], %[t5], %[t3], %[a11]\n\t"
-          "smlad %[a11], %[t4], %[t2], %[a11]\n\t"
-          "ldr %[t5], %[endm]\n\t"
-          "cmp %[pa], %[t5]\n\t"
-          "bne 1b\n\t"
-          : [a00] "+r"(acc00), [a01] "+r"(acc01), [a10] "+r"(acc10), [a11] "+r"(acc11), [pa] "+r"(pa),
-            [pb] "+r"(pb), [pw0] "+r"(pw0), [pw1] "+r"(pw1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
-            [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "+&r"(t5)
-          : [off2m] "m"(off2), [endm] "m"(end)
-          : "cc", "memory");
-      if (fast) {
-        const int32_t m0 = mult[oc], m1 = mult[oc + 1];
-        const int32_t e0 = -p->shift8[oc], e1 = -p->shift8[oc + 1];
-        const int32_t rnd0 = (int32_t)1 << (e0 - 1), rnd1 = (int32_t)1 << (e1 - 1);
-        const int32_t r00 = rq_fast(acc00, m0, e0, rnd0, zp);
-        const int32_t r01 = rq_fast(acc01, m0, e0, rnd0, zp);
-        const int32_t r10 = rq_fast(acc10, m1, e1, rnd1, zp);
-        const int32_t r11 = rq_fast(acc11, m1, e1, rnd1, zp);
-        out0[oc] = (int8_t)r00;
-        out0[oc + 1] = (int8_t)r10;
-        out1[oc] = (int8_t)r01;
-        out1[oc + 1] = (int8_t)r11;
-      } else {
-        const int32_t m0 = mult[oc], s0 = mcunet_conv_shift(p, oc), m1 = mult[oc + 1];
-        const int32_t s1 = mcunet_conv_shift(p, oc + 1);
-        const int8_t r00 = requant_dsp(acc00, m0, s0, zp, lo, hi);
-        const int8_t r01 = requant_dsp(acc01, m0, s0, zp, lo, hi);
-        const int8_t r10 = requant_dsp(acc10, m1, s1, zp, lo, hi);
-        const int8_t r11 = requant_dsp(acc11, m1, s1, zp, lo, hi);
-        out0[oc] = r00;
-        out0[oc + 1] = r10;
-        out1[oc] = r01;
-        out1[oc + 1] = r11;
-      }
-    }
-    if (oc < b) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
-    return;
+  {
+    /* All loads before the byte stores (which may alias *p). */
+    const int32_t m = p->multiplier[oc], s = mcunet_conv_shift(p, oc);
+    const int8_t r0 = requant_slow(acc0, m, s, p->out_zp, p->act_min, p->act_max);
+    const int8_t r1 = requant_slow(acc1, m, s, p->out_zp, p->act_min, p->act_max);
+    out0[oc] = r0;
+    out1[oc] = r1;
   }
-  for (; oc + 2 <= p->out_c; oc += 2) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 1, 1);
-  if (oc < p->out_c) pointwise_block_dsp(p, x0, x1, weights, bias, out0, out1, oc, 0, 1);
 }
 
-static int disjoint(const int8_t* x, int32_t nx, const int8_t* y, int32_t ny) {
-  const uintptr_t a = (uintptr_t)x, b = (uintptr_t)y;
-  return a + (uintptr_t)nx <= b || b + (uintptr_t)ny <= a;
-}
-
-/* Pixels in `order`, two at a time (X, then Y = the next one in order) with
- * each weight word read once for both. Under the overlap contract the
- * outputs of pixels before Y never touch input Y or later inputs, so X is
- * staged in scratch (unless no output touches it) and Y is read in place
- * when neither output X nor output Y overlaps input Y (checked per pair;
- * else X and Y go one at a time, each staged, as in the portable kernel). */
 static void pointwise_dsp(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
                           const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {
   const int32_t n = p->in_h * p->in_w;
   const int32_t a = p->in_c;
   const int32_t b = p->out_c;
   const int32_t step = order == MCUNET_ORDER_REVERSE ? -1 : 1;
-  const int fast = pw_fast_ok(p, bias, p->in_c);
-  int32_t i = 0;
-  while (i < n) {
+  const int32_t npairs = bias && b >= 2 && pw_fast_ok(p, bias, a) ? b >> 1 : 0;
+  pw_w16_ctx c;
+  int32_t i;
+  if ((a & 3) != 0 || a == 0) {
+    pointwise_portable(p, input, weights, bias, output, scratch, order);
+    return;
+  }
+  c.off2 = dup16(-p->in_zp);
+  c.xw = (int32_t*)(void*)scratch;
+  c.a = a;
+  c.w = weights;
+  c.bias = bias;
+  c.mult = p->multiplier;
+  c.sh8 = p->shift8;
+  c.zp2p1 = 2 * p->out_zp + 1;
+  for (i = 0; i < n; i += 2) {
     const int32_t px = order == MCUNET_ORDER_REVERSE ? n - 1 - i : i;
-    const int8_t* in_x = input + px * a;
-    int8_t* out_x = output + px * b;
+    int32_t oc;
+    c.x0 = input + px * a;
+    c.out0 = output + px * b;
+    c.x1 = c.x0;
+    c.out1 = c.out0;
     if (i + 1 < n) {
-      const int8_t* in_y = in_x + step * a;
-      int8_t* out_y = out_x + step * b;
-      if (disjoint(out_x, b, in_y, a) && disjoint(out_y, b, in_y, a)) {
-        const int8_t* x0 = in_x;
-        if (!disjoint(out_x, b, in_x, a) || !disjoint(out_y, b, in_x, a)) {
-          memcpy(scratch, in_x, (size_t)a);
-          x0 = scratch;
-        }
-        pw_dsp_two(p, x0, in_y, weights, bias, out_x, out_y, fast);
-        i += 2;
-        continue;
-      }
+      c.x1 += step * a;
+      c.out1 += step * b;
     }
-    memcpy(scratch, in_x, (size_t)a);
-    pw_dsp_one(p, scratch, weights, bias, out_x, fast);
-    i += 1;
+    c.out0_end = c.out0 + 2 * npairs;
+    mcunet_pointwise_w16(&c);
+    for (oc = 2 * npairs; oc < b; ++oc) pw_w16_channel(p, c.xw, weights, bias, oc, c.out0, c.out1);
   }
 }
 #endif
+
+size_t mcunet_pointwise_scratch_bytes(const mcunet_conv_params* p) { return (size_t)4 * (size_t)p->in_c; }
 
 void mcunet_pointwise_conv_s8(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
                               const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order) {

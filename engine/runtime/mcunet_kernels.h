@@ -148,10 +148,14 @@ size_t mcunet_conv2d_scratch_bytes(const mcunet_conv_params* p);
  * the output may overlap the input when out - in <= min_{q=1..n-1} (a-b)*q;
  * with MCUNET_ORDER_REVERSE (p = n-1..0) when out - in >= max_{q=1..n-1}
  * (a-b)*q, where a = in_c and b = out_c (mcunet::PointwiseOverlapSafe).
- * Scratch: in_c bytes. */
+ * The Cortex-M (DSP) kernel stages two pixels at a time (p and the next in
+ * order, both read before either output is written, which the condition
+ * allows), widened to int16. Scratch: 4 * in_c bytes
+ * (= mcunet_pointwise_scratch_bytes), 4-byte aligned. */
 enum { MCUNET_ORDER_FORWARD = 0, MCUNET_ORDER_REVERSE = 1 };
 void mcunet_pointwise_conv_s8(const mcunet_conv_params* p, const int8_t* input, const int8_t* weights,
                               const int32_t* bias, int8_t* output, int8_t* scratch, int32_t order);
+size_t mcunet_pointwise_scratch_bytes(const mcunet_conv_params* p);
 
 /* DEPTHWISE_CONV_2D, depth multiplier 1, padding inside the kernel.
  * Out of place (output disjoint from input): no scratch. */

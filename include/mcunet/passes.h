@@ -68,8 +68,11 @@ bool NeedsInt8InputFold(const Graph& g);
 //  CONV_2D 1x1 (pointwise), any overlap: for each pixel p in the order of the
 //    overlap (first to last for kNone and kPointwiseForward, last to first for
 //    kPointwiseReverse): copy input pixel p (Cin bytes) to scratch, then
-//    compute and write output pixel p (Cout bytes) from scratch. Scratch: Cin
-//    bytes. The offsets satisfy PointwiseOverlapSafe below.
+//    compute and write output pixel p (Cout bytes) from scratch. The Cortex-M
+//    kernel takes pixels two at a time (p and the next in order, both copied
+//    before either is written: safe, since output p never touches input p+1)
+//    and widens them to int16 for SMLAD. Scratch: 2 * 2 * Cin bytes. The
+//    offsets satisfy PointwiseOverlapSafe below.
 //  ADD, kElementwise: output offset == offset of the input it overwrites (same
 //    size); element i is read from both inputs before it is written. kNone
 //    otherwise. Scratch 0.

@@ -87,7 +87,8 @@ int64_t TinyEngineScratchBytes(const Graph& g, const Op& op, Overlap overlap) {
       // im2col of two output pixels, widened to int16.
       return 2 * 2 * int64_t{op.kernel_h} * op.kernel_w * Channels(in.shape);
     case OpKind::kPointwiseConv2D:
-      return Channels(in.shape) * elem;  // one input pixel
+      // Two input pixels widened to int16 (the SMLAD operands of a 2x2 tile).
+      return 2 * 2 * Channels(in.shape) * elem;
     case OpKind::kDepthwiseConv2D:
       // One output channel when in place.
       return overlap == Overlap::kInPlaceDepthwise ? Pixels(g.tensors[op.output].shape) * elem : 0;
@@ -541,7 +542,7 @@ int64_t Finish(const Graph& g, const Workspace& ws, int64_t arena, MemoryPlan* o
         break;
       case OpKind::kPointwiseConv2D: {
         const Tensor& in = g.tensors[gop.inputs[0]];
-        sb = Channels(in.shape) * DTypeSize(in.dtype);
+        sb = 2 * 2 * Channels(in.shape) * DTypeSize(in.dtype);
         break;
       }
       case OpKind::kDepthwiseConv2D:

@@ -609,7 +609,8 @@ TEST(KernelsRandom, PointwiseDisjointEqualsReference) {
     Bytes ref(c.OutBytes());
     mcunet_ref_conv2d_s8(&c.p, c.input.data(), c.weights.data(), c.Bias(), ref.data());
     for (int32_t order : {MCUNET_ORDER_FORWARD, MCUNET_ORDER_REVERSE}) {
-      Bytes opt(c.OutBytes()), scratch(c.p.in_c);
+      Bytes opt(c.OutBytes()), scratch(mcunet_pointwise_scratch_bytes(&c.p));  // exact, as planned
+      ASSERT_EQ(scratch.size(), size_t{4} * c.p.in_c);
       mcunet_pointwise_conv_s8(&c.p, c.input.data(), c.weights.data(), c.Bias(), opt.data(), scratch.data(), order);
       ASSERT_EQ(ref, opt) << "case " << t << " order " << order;
     }
