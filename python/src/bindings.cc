@@ -1,5 +1,5 @@
-// mcunet._core: the module definition, error translation and the
-// Python <-> JSON helpers shared by the binding translation units.
+// mcunet._core: the module definition and its error translation (the
+// conversions shared with mcunet._nn are in conversions.cc).
 
 #include <string>
 
@@ -11,30 +11,6 @@
 #include "mcunet/error.h"
 
 namespace mcunet::python {
-
-nlohmann::json ToJson(const py::handle& obj) {
-  // json.dumps is the reference for what "JSON-able" means in Python; a
-  // non-serialisable value raises TypeError there, with Python's message.
-  const py::object dumps = py::module_::import("json").attr("dumps");
-  const std::string text = py::cast<std::string>(dumps(obj));
-  return nlohmann::json::parse(text);
-}
-
-py::object FromJson(const nlohmann::json& j) {
-  const py::object loads = py::module_::import("json").attr("loads");
-  return loads(py::str(j.dump()));
-}
-
-bool IsPathLike(const py::handle& obj) {
-  if (py::isinstance<py::str>(obj)) return true;
-  const py::object path_like = py::module_::import("os").attr("PathLike");
-  return py::isinstance(obj, path_like);
-}
-
-std::string FsPath(const py::handle& obj) {
-  const py::object fspath = py::module_::import("os").attr("fspath");
-  return py::cast<std::string>(fspath(obj));
-}
 
 void RegisterErrors(py::module_& m) {
   // Python-side names for the C++ error classes, so callers can be specific;
@@ -48,25 +24,9 @@ void RegisterErrors(py::module_& m) {
       PyExc_ValueError, nullptr);
   if (unsupported == nullptr) throw py::error_already_set();
   m.add_object("UnsupportedError", py::handle(unsupported));
-  // One translator, most specific class first: mcunet::FileNotFound ->
-  // FileNotFoundError, mcunet::InvalidInput -> ValueError, any other
-  // mcunet::Error -> RuntimeError, all with the C++ message unchanged.
-  py::register_exception_translator([](std::exception_ptr p) {
-    if (!p) return;
-    try {
-      std::rethrow_exception(p);
-    } catch (const Unsupported& e) {
-      PyErr_SetString(unsupported, e.what());
-    } catch (const FileNotFound& e) {
-      PyErr_SetString(PyExc_FileNotFoundError, e.what());
-    } catch (const InvalidInput& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what());
-    } catch (const nlohmann::json::exception& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    }
-  });
+  // One translator for every binding of _core (conversions.h says which
+  // C++ error becomes which Python exception).
+  py::register_exception_translator([](std::exception_ptr p) { TranslateErrors(p, unsupported); });
 }
 
 }  // namespace mcunet::python

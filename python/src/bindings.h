@@ -10,22 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <pybind11/pybind11.h>
 
+#include "conversions.h"
 #include "mcunet/board.h"
 
 namespace mcunet::python {
 
 namespace py = pybind11;
-
-// A Python object made of dicts, lists, str, int, float, bool and None, as
-// nlohmann::json (through the `json` module, so every JSON-able value works).
-nlohmann::json ToJson(const py::handle& obj);
-// The inverse: a JSON value as plain Python objects.
-py::object FromJson(const nlohmann::json& j);
-
-// str or os.PathLike -> std::string (os.fspath). Raises TypeError otherwise.
-std::string FsPath(const py::handle& obj);
-// Whether `obj` is a str or an os.PathLike.
-bool IsPathLike(const py::handle& obj);
 
 // A mcunet.Board, or a board name / board JSON path through FindBoard.
 // Raises TypeError for other objects, ValueError for an unknown board.

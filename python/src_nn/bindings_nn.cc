@@ -17,6 +17,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "conversions.h"
 #include "mcunet/arch.h"
 #include "mcunet/dataset.h"
 #include "mcunet/error.h"
@@ -35,14 +36,6 @@ namespace mcunet::python {
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-std::string FsPath(const py::handle& obj) { return py::cast<std::string>(py::module_::import("os").attr("fspath")(obj)); }
-
-nlohmann::json ToJson(const py::handle& obj) {
-  return nlohmann::json::parse(py::cast<std::string>(py::module_::import("json").attr("dumps")(obj)));
-}
-
-py::object FromJson(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
 
 SubSpace ToSubSpace(const py::handle& sub) {
   if (py::isinstance<py::str>(sub)) return ParseSubSpaceLabel(py::cast<std::string>(sub), "subspace");
@@ -279,22 +272,14 @@ PYBIND11_MODULE(_nn, m) {
   m.doc() =
       "mcunet._nn: the libtorch part of mcunet -- the weight-sharing supernet, its training, the BN "
       "re-calibration evaluator and fine-tuning. Use it through `mcunet.nn`.";
-  // Arch, SearchSpace, SubSpace, ImageDataset, FloatModel are _core's types.
-  py::module_::import("mcunet._core");
-  py::register_local_exception_translator([](std::exception_ptr p) {
-    if (!p) return;
-    try {
-      std::rethrow_exception(p);
-    } catch (const mcunet::FileNotFound& e) {
-      PyErr_SetString(PyExc_FileNotFoundError, e.what());
-    } catch (const mcunet::InvalidInput& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const mcunet::Error& e) {
-      PyErr_SetString(PyExc_RuntimeError, e.what());
-    } catch (const nlohmann::json::exception& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    }
-  });
+  // Importing _core registers the types used here (Arch, SearchSpace,
+  // SubSpace, ImageDataset, FloatModel) and its UnsupportedError: the same
+  // C++ error -> Python exception mapping as _core (conversions.h), with a
+  // raw reference kept for the interpreter's lifetime, as _core keeps it.
+  static PyObject* unsupported =
+      py::object(py::module_::import("mcunet._core").attr("UnsupportedError")).release().ptr();
+  py::register_local_exception_translator(
+      [](std::exception_ptr p) { mcunet::python::TranslateErrors(p, unsupported); });
   mcunet::python::RegisterTraining(m);
   mcunet::python::RegisterNetworks(m);
 }
