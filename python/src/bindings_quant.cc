@@ -39,9 +39,10 @@ std::vector<float> Normalized(const FloatModel& m, const U8Array& images, int64_
                        ") for this model (pad or resize them first, e.g. ImageDataset.resized)");
   }
   *count = images.shape(0);
-  const int64_t px = static_cast<int64_t>(a.resolution) * a.resolution * a.in_channels;
-  std::vector<float> out(static_cast<size_t>(*count * px));
-  for (int64_t i = 0; i < *count; ++i) NormalizeImage(m, images.data() + i * px, px, out.data() + i * px);
+  const int64_t pixels = static_cast<int64_t>(a.resolution) * a.resolution;  // NormalizeImage counts pixels
+  const int64_t values = pixels * a.in_channels;
+  std::vector<float> out(static_cast<size_t>(*count * values));
+  for (int64_t i = 0; i < *count; ++i) NormalizeImage(m, images.data() + i * values, pixels, out.data() + i * values);
   return out;
 }
 

@@ -1,5 +1,10 @@
 """The inference half from Python: float forward, int8 PTQ, .tflite export, codegen, host run."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -55,3 +60,26 @@ def test_bad_input_is_a_python_error(model, tmp_path):
         mcunet.run_host(g, np.zeros(5, dtype=np.int8))
     with pytest.raises(TypeError):
         mcunet.codegen(42, tmp_path)
+
+
+def test_three_channel_models_do_not_overrun(tmp_path):
+    # Images with 3 channels (the ImageNet zoo's): the normalisation once wrote
+    # 3x past its buffer (it was given values where it counts pixels), which
+    # aborted the interpreter. In a child process, so an abort fails this test.
+    zoo = os.path.join(os.environ.get("MCUNET_SOURCE_DIR", os.getcwd()), "tests", "data", "zoo")
+    code = textwrap.dedent(f"""
+        import numpy as np, mcunet
+        arch = mcunet.Arch.load({os.path.join(zoo, "mcunet-5fps_imagenet.json")!r})
+        assert arch.in_channels == 3
+        fm = mcunet.FloatModel.random(arch, 7)
+        x = np.random.default_rng(7).integers(0, 256, size=(2, arch.resolution, arch.resolution, 3), dtype=np.uint8)
+        g = mcunet.quantize(fm, x)
+        both, first = mcunet.float_forward(fm, x), mcunet.float_forward(fm, x[:1])
+        assert np.allclose(both[:1], first), (both[:1], first)
+        q = mcunet.quantize_images(fm, g, x)
+        assert q.shape == (2, arch.resolution * arch.resolution * 3)
+        print("ok")
+        """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, MALLOC_CHECK_="3"))
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
