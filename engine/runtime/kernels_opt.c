@@ -774,11 +774,28 @@ static void dw_in_place(const mcunet_conv_params* p, int8_t* buffer, const int8_
  * other layer that is not full-range, or one output wide, returns 0 and
  * takes the per-channel kernel).
  * Reads run at most 8 bytes past the last tap: rw has 8 bytes of slack.
- * Stack: 2 * K * DW_RW_MAX(K) bytes. Returns 0 (nothing done) when a padded
- * row would exceed DW_RW_MAX(K) or the in-place order is not safe. */
+ * Stack: the ring, dw_ring_bytes = 2 * K * max(rw, DW_RW_MAX(K)) bytes (a
+ * variable-length array: the vww1-sized minimum keeps small maps in plane
+ * mode, the wider rows of ImageNet-sized maps get a wider ring), at most
+ * DW_RING_MAX. Returns 0
+ * (nothing done) when the ring would exceed DW_RING_MAX or the in-place order
+ * is not safe. */
 #define DW_RQ(acc) \
   (fast ? (int8_t)rq_fast((acc), mult, e, rnd, zp) : requant_slow((acc), mult, shift, zp, lo, hi))
 #define DW_RW_MAX(K) ((K) == 3 ? 56 : ((K) == 5 ? 40 : 36))
+#define DW_RING_MAX 2048
+/* Bytes of a padded ring row: the widest of the padded input and the taps of
+ * the last output, plus 8 bytes of slack, rounded to a word. */
+static int32_t dw_ring_row_bytes(const mcunet_conv_params* p, const int32_t K, const int32_t S) {
+  const int32_t wp = (p->out_w - 1) * S + K;
+  const int32_t rw = (wp > p->pad_left + p->in_w ? wp : p->pad_left + p->in_w) + 8;
+  return (rw + 3) & ~3;
+}
+/* The ring: two copies of K rows, at least the vww1-sized 2 * K * DW_RW_MAX(K)
+ * (which keeps small maps in plane mode). */
+static MCUNET_ALWAYS_INLINE int32_t dw_ring_bytes(const int32_t K, const int32_t rw) {
+  return 2 * K * (rw > DW_RW_MAX(K) ? rw : DW_RW_MAX(K));
+}
 static MCUNET_ALWAYS_INLINE int32_t pack16(int32_t lo, int32_t hi) {
   return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
@@ -1390,18 +1407,17 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
                                             int8_t* ring, const int32_t K, const int32_t S) {
   const int32_t C = p->in_c, H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
   const int32_t pt = p->pad_top, pl = p->pad_left;
-  const int32_t wp = (OW - 1) * S + K;
   const int32_t zp = p->out_zp, lo = p->act_min, hi = p->act_max;
   const int8_t pad = (int8_t)p->in_zp;
-  int32_t rw = (wp > pl + W ? wp : pl + W) + 8;
+  const int32_t rw = dw_ring_row_bytes(p, K, S);
+  const int32_t ring_bytes = dw_ring_bytes(K, rw);
   int32_t c, i, oy, ox, ky;
   int32_t hp = (OH - 1) * S + K, plane, fast;
   dw3_row_ctx q;
   dw7_row_ctx q7;
   int32_t q7w[28];
-  rw = (rw + 3) & ~3;
-  plane = hp * rw <= 2 * K * DW_RW_MAX(K);
-  if (rw > DW_RW_MAX(K) || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
+  plane = hp * rw <= ring_bytes;
+  if (ring_bytes > DW_RING_MAX || pl < 0 || pt < 0 || p->dilation_h > 1 || p->dilation_w > 1 || p->stride_h != S ||
       p->stride_w != S || p->kernel_h != K || p->kernel_w != K || OH <= 0 || OW <= 0 || W <= 0 || C <= 0) {
     return 0;
   }
@@ -1549,10 +1565,23 @@ static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const i
 /* One function per kernel size for both strides (Flash: the set-up and the
  * row gathering are shared; the stride is tested once per output row). */
 #define MCUNET_DEFINE_DW_ROWS(K)                                                                               \
-  static int dw_rows_k##K(const mcunet_conv_params* p, const int8_t* input, int8_t* output,                  \
-                          const int8_t* weights, const int32_t* bias, int in_place) {                         \
-    int8_t ring[2 * K * DW_RW_MAX(K)];                                                                         \
-    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, p->stride_h == 1 ? 1 : 2);          \
+  static __attribute__((noinline)) int dw_rows_k##K##_ring(const mcunet_conv_params* p, const int8_t* input,   \
+                                                           int8_t* output, const int8_t* weights,             \
+                                                           const int32_t* bias, int in_place, int8_t* ring) { \
+    return dw_rows_dsp(p, input, output, weights, bias, in_place, ring, K, p->stride_h == 1 ? 1 : 2);         \
+  }                                                                                                             \
+  /* The ring (dw_ring_bytes) as a variable-length array here, not in the                                       \
+   * kernel above, which then needs no frame pointer (a register more for its                                   \
+   * loops). */                                                                                                 \
+  static __attribute__((noinline)) int dw_rows_k##K(const mcunet_conv_params* p, const int8_t* input,         \
+                                                     int8_t* output, const int8_t* weights, const int32_t* bias, \
+                                                     int in_place) {                                          \
+    const int32_t bytes = dw_ring_bytes(K, dw_ring_row_bytes(p, K, p->stride_h == 1 ? 1 : 2));                 \
+    if (bytes > DW_RING_MAX) return 0;                                                                          \
+    {                                                                                                           \
+      int8_t ring[bytes];                                                                                       \
+      return dw_rows_k##K##_ring(p, input, output, weights, bias, in_place, ring);                              \
+    }                                                                                                           \
   }
 MCUNET_DEFINE_DW_ROWS(3)
 MCUNET_DEFINE_DW_ROWS(5)
@@ -1561,9 +1590,9 @@ MCUNET_DEFINE_DW_ROWS(7)
 #else
 #define DW_ROWS(K, S, p, in, out, w, b, inplace) 0
 #endif
-/* With the DSP rows kernel the per-channel fallback (rows wider than
- * DW_RW_MAX, or an in-place order it cannot keep) is the generic one: less
- * code, and never taken for the models here. */
+/* With the DSP rows kernel the per-channel fallback (a ring wider than
+ * DW_RING_MAX, or an in-place order it cannot keep) is the generic one: less
+ * code, and rarely taken. */
 #if defined(MCUNET_USE_DSP)
 #define DW_FALLBACK(K, S) dw_channel_generic
 #else
