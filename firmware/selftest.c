@@ -190,11 +190,12 @@ static void depthwise_case(int32_t id, int32_t h, int32_t w, int32_t c, int32_t 
 
 static void depthwise_cases(void) {
   /* {3, 100, 2}: rows wider than the vww1-sized ring (a wider ring on the
-   * stack); {2, 160, 2}: for K = 7 a ring over DW_RING_MAX (the generic
-   * per-channel fallback). */
+   * stack, the whole plane in it); {16, 100, 2}: the same rows, more than
+   * 2K of them (the ring rotates); {2, 160, 2}: for K = 7 a ring over
+   * DW_RING_MAX (the generic per-channel fallback). */
   static const int16_t shapes[][3] = {{5, 5, 3},  {7, 6, 5},  {10, 10, 8}, {3, 3, 4},  {12, 9, 2},   {8, 11, 3},
                                       {1, 1, 2},  {4, 44, 3}, {5, 60, 2},  {9, 29, 5}, {6, 14, 4},   {3, 100, 2},
-                                      {2, 160, 2}};
+                                      {16, 100, 2}, {2, 160, 2}};
   static const int8_t ks[3] = {3, 5, 7};
   int32_t si, ki, s, v, id = 0;
   for (si = 0; si < (int32_t)(sizeof shapes / sizeof shapes[0]); ++si)

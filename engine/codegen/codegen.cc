@@ -828,7 +828,8 @@ std::string Emitter::Source() const {
   s += "#define " + P + "_ALIGN4 _Alignas(4)\n";
   s += "#else\n#error \"mcunet: no way to align the scratch buffer for this compiler\"\n#endif\n\n";
   s += "/* SRAM: the activation arena (tensor offsets are the plan's) and the shared scratch\n";
-  s += " * (4-byte aligned: CONV_2D stages int16 im2col columns in it). */\n";
+  s += " * (4-byte aligned: CONV_2D stages int16 im2col columns in it, the Cortex-M 1x1 conv\n";
+  s += " * two int16 pixels read by LDM). */\n";
   if (ref_) {
     for (int32_t t : ref_buffers_) s += "static int8_t " + Ptr(t) + "[" + Str(T(t).bytes()) + "];\n";
   } else {

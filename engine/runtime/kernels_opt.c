@@ -42,6 +42,7 @@
  * TinyEngineScratchBytes (one *output* channel, out_h*out_w bytes).
  * ----------------------------------------------------------------------------
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "mcunet_kernels.h"
@@ -447,6 +448,11 @@ typedef struct pw_w16_ctx {
   const int8_t* out0_end; /* 44: out0 + 2 * npairs (npairs may be 0) */
   int32_t zp2p1;          /* 48: 2 * out_zp + 1 */
 } pw_w16_ctx;
+/* The offsets the Thumb-2 below reads. */
+_Static_assert(offsetof(pw_w16_ctx, xw) == 12 && offsetof(pw_w16_ctx, a) == 16 && offsetof(pw_w16_ctx, w) == 20 &&
+                   offsetof(pw_w16_ctx, bias) == 24 && offsetof(pw_w16_ctx, out0_end) == 44 &&
+                   offsetof(pw_w16_ctx, zp2p1) == 48,
+               "pw_w16_ctx layout");
 void mcunet_pointwise_w16(const pw_w16_ctx* c);
 /* Frame: 0 xw, 4 a, 8 xw_end, 12 loop entry (Thumb bit set), 16 bias,
  * 20 mult, 24 sh8, 28 out0, 32 out1, 36 out0_end, 40 zp2p1. */

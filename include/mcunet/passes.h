@@ -89,8 +89,9 @@ int64_t TinyEngineScratchBytes(const Graph& g, const Op& op, Overlap overlap);
 
 // Whether a 1x1 conv over `n` pixels, input pixel size `a` bytes at offset
 // `in`, output pixel size `b` bytes at offset `out`, processed in the order of
-// `dir` (kPointwiseForward or kPointwiseReverse) with one input pixel staged
-// in scratch, never overwrites an input byte before reading it. Exact
+// `dir` (kPointwiseForward or kPointwiseReverse) with input pixels staged in
+// scratch (pixel p, or p and the next in order together), never overwrites an
+// input byte before reading it. Exact
 // conditions (derived in planner_tinyengine.cc, brute-force tested):
 //   disjoint (out >= in + a*n or out + b*n <= in), or n <= 1, or
 //   forward: out - in <= min_{p=1..n-1} (a-b)*p  = (a-b) if a >= b, else (a-b)*(n-1)

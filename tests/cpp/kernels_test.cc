@@ -332,7 +332,7 @@ TEST(KernelsHand, DepthwisePointwiseAddMeanPoolFc) {
   mcunet_conv_params pw = TinyParams(1, 1, 2, 2, 1, 1, 0, 1, 1);
   const Bytes px = {1, 2}, pww = {1, 1, 2, -1};
   const int32_t pwb[2] = {1, -1};
-  Bytes po(2), st(2);
+  Bytes po(2), st(mcunet_pointwise_scratch_bytes(&pw));
   mcunet_ref_conv2d_s8(&pw, px.data(), pww.data(), pwb, po.data());
   EXPECT_EQ(po, (Bytes{4, -1}));
   mcunet_pointwise_conv_s8(&pw, px.data(), pww.data(), pwb, po.data(), st.data(), MCUNET_ORDER_FORWARD);
@@ -639,7 +639,7 @@ void CheckOverlappedPointwise(const ConvCase& c, int32_t order, int64_t d, Rng& 
   int8_t* out = in + d;
   std::memcpy(in, c.input.data(), static_cast<size_t>(a * n));
   const Bytes before = arena;
-  Bytes ref(c.OutBytes()), scratch(static_cast<size_t>(a));
+  Bytes ref(c.OutBytes()), scratch(mcunet_pointwise_scratch_bytes(&c.p));
   mcunet_ref_conv2d_s8(&c.p, c.input.data(), c.weights.data(), c.Bias(), ref.data());
   mcunet_pointwise_conv_s8(&c.p, in, c.weights.data(), c.Bias(), out, scratch.data(), order);
   ASSERT_EQ(Bytes(out, out + b * n), ref) << "a=" << a << " b=" << b << " n=" << n << " d=" << d << " order=" << order;

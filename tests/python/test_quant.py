@@ -62,14 +62,13 @@ def test_bad_input_is_a_python_error(model, tmp_path):
         mcunet.codegen(42, tmp_path)
 
 
-def test_three_channel_models_do_not_overrun(tmp_path):
+def test_three_channel_models_do_not_overrun(zoo_dir):
     # Images with 3 channels (the ImageNet zoo's): the normalisation once wrote
     # 3x past its buffer (it was given values where it counts pixels), which
     # aborted the interpreter. In a child process, so an abort fails this test.
-    zoo = os.path.join(os.environ.get("MCUNET_SOURCE_DIR", os.getcwd()), "tests", "data", "zoo")
     code = textwrap.dedent(f"""
         import numpy as np, mcunet
-        arch = mcunet.Arch.load({os.path.join(zoo, "mcunet-5fps_imagenet.json")!r})
+        arch = mcunet.Arch.load({str(zoo_dir / "mcunet-5fps_imagenet.json")!r})
         assert arch.in_channels == 3
         fm = mcunet.FloatModel.random(arch, 7)
         x = np.random.default_rng(7).integers(0, 256, size=(2, arch.resolution, arch.resolution, 3), dtype=np.uint8)
@@ -80,6 +79,8 @@ def test_three_channel_models_do_not_overrun(tmp_path):
         assert q.shape == (2, arch.resolution * arch.resolution * 3)
         print("ok")
         """)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, MALLOC_CHECK_="3"))
+    # The child imports the same mcunet as this process.
+    package_root = os.path.dirname(os.path.dirname(mcunet.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -31,12 +31,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def count_model(name, graph_or_path, work, seed):
+    """Instructions per inference of the model's firmware on qemu-m7, after checking that its output
+    equals the host run of the same generated code on the same (seeded random int8) input."""
     code_dir = work / name
     mcunet.codegen(graph_or_path, code_dir)
-    r = fw.run_qemu(code_dir, "qemu-m7", random_seed=seed, count_instructions=True, out=work / (name + "-fw"),
-                    timeout=1200)
-    if r["status"] != 0:
-        raise RuntimeError(f"{name}: firmware status {r['status']}")
+    cost = mcunet.cost(graph_or_path)
+    g = cost.graph
+    shape = g.tensors[g.inputs[0]].shape
+    x = np.random.default_rng(seed).integers(-128, 128, size=int(np.prod(shape)), dtype=np.int8)
+    r = fw.run_qemu(code_dir, "qemu-m7", input=x, count_instructions=True, out=work / (name + "-fw"),
+                    timeout=1200)  # raises FirmwareError on a failed run
+    host = mcunet.run_host(graph_or_path, x).reshape(-1)
+    if not np.array_equal(np.asarray(r["output"]).reshape(-1), host):
+        raise RuntimeError(f"{name}: the firmware's output differs from the host run")
     return r["instructions"]
 
 
