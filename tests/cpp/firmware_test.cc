@@ -24,7 +24,12 @@
 #include <vector>
 
 #include "mcunet/cost_model.h"
+#include "mcunet/float_forward.h"
+#include "mcunet/float_model.h"
+#include "mcunet/ptq.h"
 #include "mcunet/tflite_reader.h"
+#include "mcunet/tflite_writer.h"
+#include "random_float_model.h"
 
 namespace mcunet {
 namespace {
@@ -95,8 +100,8 @@ class FirmwareTest : public ::testing::Test {
   }
 
   // The host run of the same generated code on the same input.
-  static std::vector<int> HostOutputs() {
-    const Result r = Cli("run-host --model " + kVww1 + " --random-seed " + std::to_string(kSeed) + " --json");
+  static std::vector<int> HostOutputs(const std::string& tflite = kVww1) {
+    const Result r = Cli("run-host --model " + tflite + " --random-seed " + std::to_string(kSeed) + " --json");
     EXPECT_EQ(r.status, 0) << r.all;
     return nlohmann::json::parse(r.out).at("output").get<std::vector<int>>();
   }
@@ -247,6 +252,40 @@ TEST_F(FirmwareTest, Vww1FlashMatchesTheCostModelWithinOnePercent) {
   EXPECT_LE(std::llabs(predicted - measured), measured / 100) << "predicted " << predicted << ", ELF " << measured;
   std::printf("vww1 Flash on stm32f746: ELF %lld B, cost model %lld B\n", static_cast<long long>(measured),
               static_cast<long long>(predicted));
+}
+
+// vww1 and an int8 Fashion-MNIST model of the fmnist_small space (random
+// weights, PTQ on random images) build for each of the four STM32 boards;
+// vww1 within the 490 kB (501,760 B) Flash goal on every one; the
+// Fashion-MNIST model also runs on the Cortex-M4 machine, equal to the host.
+TEST_F(FirmwareTest, Vww1AndAFashionMnistModelBuildForEveryBoard) {
+  if (!HaveToolchain()) GTEST_SKIP() << kNoToolchain;
+  const Arch arch = SampleArch(std::string(MCUNET_SOURCE_DIR) + "/search_spaces/fmnist_small.json", 0.25, 28, 3, 10);
+  const FloatModel fm = RandomFloatModel(arch, 3);
+  const int n = 8, px = arch.resolution * arch.resolution;
+  const std::vector<uint8_t> images = RandomImages(arch.resolution, 1, n, 5);
+  std::vector<float> calib(static_cast<size_t>(n) * px);
+  for (int i = 0; i < n; ++i) NormalizeImage(fm, images.data() + i * px, px, calib.data() + i * px);
+  const std::string tflite = work_ + "/fmnist.tflite", fmnist_dir = work_ + "/fmnist";
+  WriteTfliteFile(QuantizeModel(fm, calib, n), tflite);
+  Result r = Cli("codegen --model " + tflite + " --board stm32f412 --out " + fmnist_dir);
+  ASSERT_EQ(r.status, 0) << r.all;
+  r = Cli("qemu --model " + fmnist_dir + " --board qemu-m4 --random-seed " + std::to_string(kSeed) + " --json --out " +
+          work_ + "/fmnist-m4");
+  ASSERT_EQ(r.status, 0) << r.all;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("output").get<std::vector<int>>(), HostOutputs(tflite));
+  for (const char* board : {"stm32f412", "stm32f746", "stm32f765", "stm32h743"}) {
+    for (const std::string& dir : {Vww1Dir(), fmnist_dir}) {
+      r = Cli("firmware --model " + dir + " --board " + board + " --out " + dir + "-" + board);
+      ASSERT_EQ(r.status, 0) << board << " " << dir << ": " << r.all;
+      if (dir != Vww1Dir()) continue;
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(
+          r.out, m, std::regex(R"(\n\s*([0-9]+)\s+([0-9]+)\s+([0-9]+)\s+[0-9]+\s+[0-9a-f]+\s+\S+\.elf)")))
+          << r.out;
+      EXPECT_LE(std::stoll(m[1].str()) + std::stoll(m[2].str()), 490 * 1024) << board;
+    }
+  }
 }
 
 TEST_F(FirmwareTest, ModelTooBigForF412FailsTheLinkSayingByHowMuch) {
