@@ -867,90 +867,99 @@ void mcunet_depthwise3s1_row_pairs(const dw3_row_ctx* c);
   "smlad r9, r12, " wE ", r9\n\t"         \
   mlo ", r12, r8\n\t"                    \
   mhi ", r11, r9\n\t"
-__asm__(
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".text\n\t"
-    ".align 2\n\t"
-    ".global mcunet_depthwise3s1_row_pairs\n\t"
-    ".hidden mcunet_depthwise3s1_row_pairs\n\t"
-    ".type mcunet_depthwise3s1_row_pairs, %function\n\t"
-    ".thumb_func\n"
-    "mcunet_depthwise3s1_row_pairs:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #88\n\t"
-    "add r1, r0, #64\n\t"
-    "ldm r1, {r2-r7}\n\t"
-    "add r1, sp, #64\n\t"
-    "stm r1, {r2-r7}\n\t"
-    "ldm r0, {r1-r8}\n\t"
-    "stm sp, {r1-r8}\n\t"
-    "add r1, sp, #32\n\t"
-    "add r0, r0, #32\n\t"
-    "ldm r0, {r2-r9}\n\t"
-    "stm r1, {r2-r9}\n\t"
-    "ldm sp, {r0-r7}\n\t"        /* row, rw, rw2, wE0, wE1, wE2, w1a, w1b */
-    "ldr lr, [sp, #32]\n"        /* o */
-    "1:\n\t"
-    "ldr r8, [sp, #40]\n\t"
-    "mov r9, r8\n\t"
-    DW3_TAP("ldr r10, [r0]", "r3", "smlabb r8, r6", "smlabt r9, r6")
-    DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
-    DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7")
-    "ldr r10, [sp, #44]\n\t"
-    "smmulr r8, r8, r10\n\t"
-    "smmulr r9, r9, r10\n\t"
-    "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */
-    "qadd r12, r8, r10\n\t"
-    "add r12, r12, r8, asr #31\n\t"
-    "asr r12, r12, r11\n\t"
-    "qadd r10, r9, r10\n\t"
-    "add r10, r10, r9, asr #31\n\t"
-    "asr r10, r10, r11\n\t"
-    "ldrd r11, r8, [sp, #56]\n\t"  /* zp, c */
-    "add r12, r12, r11\n\t"
-    "ssat r12, #8, r12\n\t"
-    "add r10, r10, r11\n\t"
-    "ssat r10, #8, r10\n\t"
-    "strb r12, [lr]\n\t"
-    "strb r10, [lr, r8]\n\t"
-    "add lr, lr, r8, lsl #1\n\t"
-    "add r0, r0, #2\n\t"
-    "ldr r8, [sp, #36]\n\t"
-    "cmp lr, r8\n\t"
-    "bne 1b\n\t"
-    "ldr r8, [sp, #64]\n\t"
-    "cmp r8, #0\n\t"
-    "beq 9f\n\t"
-    "mov r8, #0\n\t"
-    "str r8, [sp, #64]\n\t"
-    "ldr r8, [sp, #60]\n\t"
-    "sub lr, lr, r8\n\t"
-    "sub r0, r0, #1\n\t"
-    "add r8, lr, r8, lsl #1\n\t"
-    "str r8, [sp, #36]\n\t"
-    "b 1b\n"
-    "9:\n\t"
-    "ldr r8, [sp, #68]\n\t"
-    "subs r8, r8, #1\n\t"
-    "beq 8f\n\t"
-    "str r8, [sp, #68]\n\t"
-    "ldrd r8, r9, [sp, #72]\n\t"
-    "ldr r0, [sp]\n\t"
-    "add r0, r0, r8\n\t"
-    "str r0, [sp]\n\t"
-    "ldr lr, [sp, #32]\n\t"
-    "add lr, lr, r9\n\t"
-    "str lr, [sp, #32]\n\t"
-    "ldrd r8, r9, [sp, #80]\n\t"
-    "add r8, lr, r8\n\t"
-    "str r8, [sp, #36]\n\t"
-    "str r9, [sp, #64]\n\t"
-    "b 1b\n"
-    "8:\n\t"
-    "add sp, sp, #88\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcunet_depthwise3s1_row_pairs, .-mcunet_depthwise3s1_row_pairs\n\t");
+
+/* The frame, the pair loop, the requantisation and stores, the odd-width
+ * tail and the next output row of the two 3x3 row kernels; what differs:
+ * TAPS (the three kernel rows of a pair), ADVANCE (input bytes per pair:
+ * 2 x stride) and BACK_ODD (input bytes back for the repeated last pair). */
+#define DW3_ROW_PAIRS_KERNEL(NAME, TAPS, ADVANCE, BACK_ODD)                 \
+  __asm__(                                                                  \
+  ".syntax unified\n\t"                                                     \
+  ".thumb\n\t"                                                              \
+  ".text\n\t"                                                               \
+  ".align 2\n\t"                                                            \
+  ".global " NAME "\n\t"                                                    \
+  ".hidden " NAME "\n\t"                                                    \
+  ".type " NAME ", %function\n\t"                                           \
+  ".thumb_func\n"                                                           \
+  NAME ":\n\t"                                                              \
+  "push {r4-r11, lr}\n\t"                                                   \
+  "sub sp, sp, #88\n\t"                                                     \
+  "add r1, r0, #64\n\t"                                                     \
+  "ldm r1, {r2-r7}\n\t"                                                     \
+  "add r1, sp, #64\n\t"                                                     \
+  "stm r1, {r2-r7}\n\t"                                                     \
+  "ldm r0, {r1-r8}\n\t"                                                     \
+  "stm sp, {r1-r8}\n\t"                                                     \
+  "add r1, sp, #32\n\t"                                                     \
+  "add r0, r0, #32\n\t"                                                     \
+  "ldm r0, {r2-r9}\n\t"                                                     \
+  "stm r1, {r2-r9}\n\t"                                                     \
+  "ldm sp, {r0-r7}\n\t"        /* row, rw, rw2, wE0, wE1, wE2, w1a, w1b */  \
+  "ldr lr, [sp, #32]\n"        /* o */                                      \
+  "1:\n\t"                                                                  \
+  "ldr r8, [sp, #40]\n\t"                                                   \
+  "mov r9, r8\n\t"                                                          \
+  TAPS                                                                      \
+  "ldr r10, [sp, #44]\n\t"                                                  \
+  "smmulr r8, r8, r10\n\t"                                                  \
+  "smmulr r9, r9, r10\n\t"                                                  \
+  "ldrd r10, r11, [sp, #48]\n\t" /* rnd, e */                               \
+  "qadd r12, r8, r10\n\t"                                                   \
+  "add r12, r12, r8, asr #31\n\t"                                           \
+  "asr r12, r12, r11\n\t"                                                   \
+  "qadd r10, r9, r10\n\t"                                                   \
+  "add r10, r10, r9, asr #31\n\t"                                           \
+  "asr r10, r10, r11\n\t"                                                   \
+  "ldrd r11, r8, [sp, #56]\n\t"  /* zp, c */                                \
+  "add r12, r12, r11\n\t"                                                   \
+  "ssat r12, #8, r12\n\t"                                                   \
+  "add r10, r10, r11\n\t"                                                   \
+  "ssat r10, #8, r10\n\t"                                                   \
+  "strb r12, [lr]\n\t"                                                      \
+  "strb r10, [lr, r8]\n\t"                                                  \
+  "add lr, lr, r8, lsl #1\n\t"                                              \
+  "add r0, r0, #" ADVANCE "\n\t"                                            \
+  "ldr r8, [sp, #36]\n\t"                                                   \
+  "cmp lr, r8\n\t"                                                          \
+  "bne 1b\n\t"                                                              \
+  "ldr r8, [sp, #64]\n\t"                                                   \
+  "cmp r8, #0\n\t"                                                          \
+  "beq 9f\n\t"                                                              \
+  "mov r8, #0\n\t"                                                          \
+  "str r8, [sp, #64]\n\t"                                                   \
+  "ldr r8, [sp, #60]\n\t"                                                   \
+  "sub lr, lr, r8\n\t"                                                      \
+  "sub r0, r0, #" BACK_ODD "\n\t"                                           \
+  "add r8, lr, r8, lsl #1\n\t"                                              \
+  "str r8, [sp, #36]\n\t"                                                   \
+  "b 1b\n"                                                                  \
+  "9:\n\t"                                                                  \
+  "ldr r8, [sp, #68]\n\t"                                                   \
+  "subs r8, r8, #1\n\t"                                                     \
+  "beq 8f\n\t"                                                              \
+  "str r8, [sp, #68]\n\t"                                                   \
+  "ldrd r8, r9, [sp, #72]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                        \
+  "add r0, r0, r8\n\t"                                                      \
+  "str r0, [sp]\n\t"                                                        \
+  "ldr lr, [sp, #32]\n\t"                                                   \
+  "add lr, lr, r9\n\t"                                                      \
+  "str lr, [sp, #32]\n\t"                                                   \
+  "ldrd r8, r9, [sp, #80]\n\t"                                              \
+  "add r8, lr, r8\n\t"                                                      \
+  "str r8, [sp, #36]\n\t"                                                   \
+  "str r9, [sp, #64]\n\t"                                                   \
+  "b 1b\n"                                                                  \
+  "8:\n\t"                                                                  \
+  "add sp, sp, #88\n\t"                                                     \
+  "pop {r4-r11, pc}\n\t"                                                    \
+  ".size " NAME ", .-" NAME "\n\t")
+DW3_ROW_PAIRS_KERNEL("mcunet_depthwise3s1_row_pairs",
+                     DW3_TAP("ldr r10, [r0]", "r3", "smlabb r8, r6", "smlabt r9, r6")
+                         DW3_TAP("ldr r10, [r0, r1]", "r4", "smlatb r8, r6", "smlatt r9, r6")
+                         DW3_TAP("ldr r10, [r0, r2]", "r5", "smlabb r8, r7", "smlabt r9, r7"),
+                     "2", "1");
 #undef DW3_TAP
 
 /* 3x3 stride 2, pairs of outputs (same context; the row pointer advances by
@@ -970,91 +979,13 @@ void mcunet_depthwise3s2_row_pairs(const dw3_row_ctx* c);
   "pkhbt r11, r11, r12\n\t"               \
   "smladx r9, r11, " wE ", r9\n\t"        \
   mhi ", r10, r9\n\t"
-__asm__(
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".text\n\t"
-    ".align 2\n\t"
-    ".global mcunet_depthwise3s2_row_pairs\n\t"
-    ".hidden mcunet_depthwise3s2_row_pairs\n\t"
-    ".type mcunet_depthwise3s2_row_pairs, %function\n\t"
-    ".thumb_func\n"
-    "mcunet_depthwise3s2_row_pairs:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #88\n\t"
-    "add r1, r0, #64\n\t"
-    "ldm r1, {r2-r7}\n\t"
-    "add r1, sp, #64\n\t"
-    "stm r1, {r2-r7}\n\t"
-    "ldm r0, {r1-r8}\n\t"
-    "stm sp, {r1-r8}\n\t"
-    "add r1, sp, #32\n\t"
-    "add r0, r0, #32\n\t"
-    "ldm r0, {r2-r9}\n\t"
-    "stm r1, {r2-r9}\n\t"
-    "ldm sp, {r0-r7}\n\t"
-    "ldr lr, [sp, #32]\n"
-    "1:\n\t"
-    "ldr r8, [sp, #40]\n\t"
-    "mov r9, r8\n\t"
-    DW3S2_TAP("ldr r10, [r0]\n\tldr r11, [r0, #4]\n\t", "r3", "smlabb r8, r6", "smlabt r9, r6")
-    DW3S2_TAP("add r11, r0, r1\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r4", "smlatb r8, r6", "smlatt r9, r6")
-    DW3S2_TAP("add r11, r0, r2\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r5", "smlabb r8, r7", "smlabt r9, r7")
-    "ldr r10, [sp, #44]\n\t"
-    "smmulr r8, r8, r10\n\t"
-    "smmulr r9, r9, r10\n\t"
-    "ldrd r10, r11, [sp, #48]\n\t"
-    "qadd r12, r8, r10\n\t"
-    "add r12, r12, r8, asr #31\n\t"
-    "asr r12, r12, r11\n\t"
-    "qadd r10, r9, r10\n\t"
-    "add r10, r10, r9, asr #31\n\t"
-    "asr r10, r10, r11\n\t"
-    "ldrd r11, r8, [sp, #56]\n\t"
-    "add r12, r12, r11\n\t"
-    "ssat r12, #8, r12\n\t"
-    "add r10, r10, r11\n\t"
-    "ssat r10, #8, r10\n\t"
-    "strb r12, [lr]\n\t"
-    "strb r10, [lr, r8]\n\t"
-    "add lr, lr, r8, lsl #1\n\t"
-    "add r0, r0, #4\n\t"
-    "ldr r8, [sp, #36]\n\t"
-    "cmp lr, r8\n\t"
-    "bne 1b\n\t"
-    "ldr r8, [sp, #64]\n\t"
-    "cmp r8, #0\n\t"
-    "beq 9f\n\t"
-    "mov r8, #0\n\t"
-    "str r8, [sp, #64]\n\t"
-    "ldr r8, [sp, #60]\n\t"
-    "sub lr, lr, r8\n\t"
-    "sub r0, r0, #2\n\t"
-    "add r8, lr, r8, lsl #1\n\t"
-    "str r8, [sp, #36]\n\t"
-    "b 1b\n"
-    "9:\n\t"
-    "ldr r8, [sp, #68]\n\t"
-    "subs r8, r8, #1\n\t"
-    "beq 8f\n\t"
-    "str r8, [sp, #68]\n\t"
-    "ldrd r8, r9, [sp, #72]\n\t"
-    "ldr r0, [sp]\n\t"
-    "add r0, r0, r8\n\t"
-    "str r0, [sp]\n\t"
-    "ldr lr, [sp, #32]\n\t"
-    "add lr, lr, r9\n\t"
-    "str lr, [sp, #32]\n\t"
-    "ldrd r8, r9, [sp, #80]\n\t"
-    "add r8, lr, r8\n\t"
-    "str r8, [sp, #36]\n\t"
-    "str r9, [sp, #64]\n\t"
-    "b 1b\n"
-    "8:\n\t"
-    "add sp, sp, #88\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcunet_depthwise3s2_row_pairs, .-mcunet_depthwise3s2_row_pairs\n\t");
+DW3_ROW_PAIRS_KERNEL("mcunet_depthwise3s2_row_pairs",
+                     DW3S2_TAP("ldr r10, [r0]\n\tldr r11, [r0, #4]\n\t", "r3", "smlabb r8, r6", "smlabt r9, r6")
+                         DW3S2_TAP("add r11, r0, r1\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r4", "smlatb r8, r6", "smlatt r9, r6")
+                         DW3S2_TAP("add r11, r0, r2\n\tldr r10, [r11]\n\tldr r11, [r11, #4]\n\t", "r5", "smlabb r8, r7", "smlabt r9, r7"),
+                     "4", "2");
 #undef DW3S2_TAP
+#undef DW3_ROW_PAIRS_KERNEL
 
 /* One output row of a 7x7 stride-1 depthwise channel on the padded rows
  * (dw_rows_dsp, the rq_fast case), pairs of outputs: hand-written Thumb-2.
@@ -1104,88 +1035,96 @@ void mcunet_depthwise7s1_row_pairs(const dw7_row_ctx* c);
   "smlabt r9, r4, r7, r9\n\t"     \
   "smlatb r9, r4, r12, r9\n\t"    \
   "smlabt r9, r6, r12, r9\n\t"
-__asm__(
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".text\n\t"
-    ".align 2\n\t"
-    ".global mcunet_depthwise7s1_row_pairs\n\t"
-    ".hidden mcunet_depthwise7s1_row_pairs\n\t"
-    ".type mcunet_depthwise7s1_row_pairs, %function\n\t"
-    ".thumb_func\n"
-    "mcunet_depthwise7s1_row_pairs:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #72\n\t"
-    "add r1, r0, #48\n\t"
-    "ldm r1, {r2-r7}\n\t"
-    "add r1, sp, #48\n\t"
-    "stm r1, {r2-r7}\n\t"
-    "ldm r0, {r1-r12}\n\t"
-    "stm sp, {r1-r12}\n\t"
-    "mov r0, r1\n\t"             /* row */
-    "mov r1, r2\n\t"             /* rw */
-    "mov r2, r3\n\t"             /* w */
-    "mov lr, r5\n"               /* o */
-    "1:\n\t"
-    "ldr r8, [sp, #24]\n\t"
-    "mov r9, r8\n\t"
-    DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW
-    "ldr r10, [sp, #28]\n\t"
-    "smmulr r8, r8, r10\n\t"
-    "smmulr r9, r9, r10\n\t"
-    "ldrd r10, r11, [sp, #32]\n\t" /* rnd, e */
-    "qadd r12, r8, r10\n\t"
-    "add r12, r12, r8, asr #31\n\t"
-    "asr r12, r12, r11\n\t"
-    "qadd r10, r9, r10\n\t"
-    "add r10, r10, r9, asr #31\n\t"
-    "asr r10, r10, r11\n\t"
-    "ldrd r11, r8, [sp, #40]\n\t"  /* zp, c */
-    "add r12, r12, r11\n\t"
-    "ssat r12, #8, r12\n\t"
-    "add r10, r10, r11\n\t"
-    "ssat r10, #8, r10\n\t"
-    "strb r12, [lr]\n\t"
-    "strb r10, [lr, r8]\n\t"
-    "add lr, lr, r8, lsl #1\n\t"
-    "ldr r3, [sp, #12]\n\t"
-    "sub r0, r0, r3\n\t"
-    "sub r2, r2, #112\n\t"
-    "ldr r8, [sp, #20]\n\t"
-    "cmp lr, r8\n\t"
-    "bne 1b\n\t"
-    "ldr r8, [sp, #48]\n\t"
-    "cmp r8, #0\n\t"
-    "beq 9f\n\t"
-    "mov r8, #0\n\t"
-    "str r8, [sp, #48]\n\t"
-    "ldr r8, [sp, #44]\n\t"
-    "sub lr, lr, r8\n\t"
-    "sub r0, r0, #1\n\t"
-    "add r8, lr, r8, lsl #1\n\t"
-    "str r8, [sp, #20]\n\t"
-    "b 1b\n"
-    "9:\n\t"
-    "ldr r8, [sp, #52]\n\t"
-    "subs r8, r8, #1\n\t"
-    "beq 8f\n\t"
-    "str r8, [sp, #52]\n\t"
-    "ldrd r8, r9, [sp, #56]\n\t"
-    "ldr r0, [sp]\n\t"
-    "add r0, r0, r8\n\t"
-    "str r0, [sp]\n\t"
-    "ldr lr, [sp, #16]\n\t"
-    "add lr, lr, r9\n\t"
-    "str lr, [sp, #16]\n\t"
-    "ldrd r8, r9, [sp, #64]\n\t"
-    "add r8, lr, r8\n\t"
-    "str r8, [sp, #20]\n\t"
-    "str r9, [sp, #48]\n\t"
-    "b 1b\n"
-    "8:\n\t"
-    "add sp, sp, #72\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcunet_depthwise7s1_row_pairs, .-mcunet_depthwise7s1_row_pairs\n\t");
+
+/* The frame, the pair loop, the requantisation and stores, the odd-width
+ * tail and the next output row of the three row kernels on a dw7_row_ctx;
+ * what differs: ROWS (the K kernel rows of a pair), REWIND (bytes of the
+ * weight table, K x words x 4, rewound per pair) and BACK_ODD (input bytes
+ * back for the repeated last pair: the stride). */
+#define DW7_ROW_PAIRS_KERNEL(NAME, ROWS, REWIND, BACK_ODD)  \
+  __asm__(                                                  \
+  ".syntax unified\n\t"                                     \
+  ".thumb\n\t"                                              \
+  ".text\n\t"                                               \
+  ".align 2\n\t"                                            \
+  ".global " NAME "\n\t"                                    \
+  ".hidden " NAME "\n\t"                                    \
+  ".type " NAME ", %function\n\t"                           \
+  ".thumb_func\n"                                           \
+  NAME ":\n\t"                                              \
+  "push {r4-r11, lr}\n\t"                                   \
+  "sub sp, sp, #72\n\t"                                     \
+  "add r1, r0, #48\n\t"                                     \
+  "ldm r1, {r2-r7}\n\t"                                     \
+  "add r1, sp, #48\n\t"                                     \
+  "stm r1, {r2-r7}\n\t"                                     \
+  "ldm r0, {r1-r12}\n\t"                                    \
+  "stm sp, {r1-r12}\n\t"                                    \
+  "mov r0, r1\n\t"             /* row */                    \
+  "mov r1, r2\n\t"             /* rw */                     \
+  "mov r2, r3\n\t"             /* w */                      \
+  "mov lr, r5\n"               /* o */                      \
+  "1:\n\t"                                                  \
+  "ldr r8, [sp, #24]\n\t"                                   \
+  "mov r9, r8\n\t"                                          \
+  ROWS                                                      \
+  "ldr r10, [sp, #28]\n\t"                                  \
+  "smmulr r8, r8, r10\n\t"                                  \
+  "smmulr r9, r9, r10\n\t"                                  \
+  "ldrd r10, r11, [sp, #32]\n\t" /* rnd, e */               \
+  "qadd r12, r8, r10\n\t"                                   \
+  "add r12, r12, r8, asr #31\n\t"                           \
+  "asr r12, r12, r11\n\t"                                   \
+  "qadd r10, r9, r10\n\t"                                   \
+  "add r10, r10, r9, asr #31\n\t"                           \
+  "asr r10, r10, r11\n\t"                                   \
+  "ldrd r11, r8, [sp, #40]\n\t"  /* zp, c */                \
+  "add r12, r12, r11\n\t"                                   \
+  "ssat r12, #8, r12\n\t"                                   \
+  "add r10, r10, r11\n\t"                                   \
+  "ssat r10, #8, r10\n\t"                                   \
+  "strb r12, [lr]\n\t"                                      \
+  "strb r10, [lr, r8]\n\t"                                  \
+  "add lr, lr, r8, lsl #1\n\t"                              \
+  "ldr r3, [sp, #12]\n\t"                                   \
+  "sub r0, r0, r3\n\t"                                      \
+  "sub r2, r2, #" REWIND "\n\t"                             \
+  "ldr r8, [sp, #20]\n\t"                                   \
+  "cmp lr, r8\n\t"                                          \
+  "bne 1b\n\t"                                              \
+  "ldr r8, [sp, #48]\n\t"                                   \
+  "cmp r8, #0\n\t"                                          \
+  "beq 9f\n\t"                                              \
+  "mov r8, #0\n\t"                                          \
+  "str r8, [sp, #48]\n\t"                                   \
+  "ldr r8, [sp, #44]\n\t"                                   \
+  "sub lr, lr, r8\n\t"                                      \
+  "sub r0, r0, #" BACK_ODD "\n\t"                           \
+  "add r8, lr, r8, lsl #1\n\t"                              \
+  "str r8, [sp, #20]\n\t"                                   \
+  "b 1b\n"                                                  \
+  "9:\n\t"                                                  \
+  "ldr r8, [sp, #52]\n\t"                                   \
+  "subs r8, r8, #1\n\t"                                     \
+  "beq 8f\n\t"                                              \
+  "str r8, [sp, #52]\n\t"                                   \
+  "ldrd r8, r9, [sp, #56]\n\t"                              \
+  "ldr r0, [sp]\n\t"                                        \
+  "add r0, r0, r8\n\t"                                      \
+  "str r0, [sp]\n\t"                                        \
+  "ldr lr, [sp, #16]\n\t"                                   \
+  "add lr, lr, r9\n\t"                                      \
+  "str lr, [sp, #16]\n\t"                                   \
+  "ldrd r8, r9, [sp, #64]\n\t"                              \
+  "add r8, lr, r8\n\t"                                      \
+  "str r8, [sp, #20]\n\t"                                   \
+  "str r9, [sp, #48]\n\t"                                   \
+  "b 1b\n"                                                  \
+  "8:\n\t"                                                  \
+  "add sp, sp, #72\n\t"                                     \
+  "pop {r4-r11, pc}\n\t"                                    \
+  ".size " NAME ", .-" NAME "\n\t")
+DW7_ROW_PAIRS_KERNEL("mcunet_depthwise7s1_row_pairs", DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW DW7_ROW, "112", "1");
 #undef DW7_ROW
 
 /* The same for 5x5 stride 1 (three weight words per kernel row:
@@ -1210,88 +1149,7 @@ void mcunet_depthwise5s1_row_pairs(const dw7_row_ctx* c);
   "smlabt r9, r4, r7, r9\n\t"     \
   "smlatb r9, r4, r12, r9\n\t"    \
   "smlabb r9, r5, r11, r9\n\t"
-__asm__(
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".text\n\t"
-    ".align 2\n\t"
-    ".global mcunet_depthwise5s1_row_pairs\n\t"
-    ".hidden mcunet_depthwise5s1_row_pairs\n\t"
-    ".type mcunet_depthwise5s1_row_pairs, %function\n\t"
-    ".thumb_func\n"
-    "mcunet_depthwise5s1_row_pairs:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #72\n\t"
-    "add r1, r0, #48\n\t"
-    "ldm r1, {r2-r7}\n\t"
-    "add r1, sp, #48\n\t"
-    "stm r1, {r2-r7}\n\t"
-    "ldm r0, {r1-r12}\n\t"
-    "stm sp, {r1-r12}\n\t"
-    "mov r0, r1\n\t"
-    "mov r1, r2\n\t"
-    "mov r2, r3\n\t"
-    "mov lr, r5\n"
-    "1:\n\t"
-    "ldr r8, [sp, #24]\n\t"
-    "mov r9, r8\n\t"
-    DW5_ROW DW5_ROW DW5_ROW DW5_ROW DW5_ROW
-    "ldr r10, [sp, #28]\n\t"
-    "smmulr r8, r8, r10\n\t"
-    "smmulr r9, r9, r10\n\t"
-    "ldrd r10, r11, [sp, #32]\n\t"
-    "qadd r12, r8, r10\n\t"
-    "add r12, r12, r8, asr #31\n\t"
-    "asr r12, r12, r11\n\t"
-    "qadd r10, r9, r10\n\t"
-    "add r10, r10, r9, asr #31\n\t"
-    "asr r10, r10, r11\n\t"
-    "ldrd r11, r8, [sp, #40]\n\t"
-    "add r12, r12, r11\n\t"
-    "ssat r12, #8, r12\n\t"
-    "add r10, r10, r11\n\t"
-    "ssat r10, #8, r10\n\t"
-    "strb r12, [lr]\n\t"
-    "strb r10, [lr, r8]\n\t"
-    "add lr, lr, r8, lsl #1\n\t"
-    "ldr r3, [sp, #12]\n\t"
-    "sub r0, r0, r3\n\t"
-    "sub r2, r2, #60\n\t"
-    "ldr r8, [sp, #20]\n\t"
-    "cmp lr, r8\n\t"
-    "bne 1b\n\t"
-    "ldr r8, [sp, #48]\n\t"
-    "cmp r8, #0\n\t"
-    "beq 9f\n\t"
-    "mov r8, #0\n\t"
-    "str r8, [sp, #48]\n\t"
-    "ldr r8, [sp, #44]\n\t"
-    "sub lr, lr, r8\n\t"
-    "sub r0, r0, #1\n\t"
-    "add r8, lr, r8, lsl #1\n\t"
-    "str r8, [sp, #20]\n\t"
-    "b 1b\n"
-    "9:\n\t"
-    "ldr r8, [sp, #52]\n\t"
-    "subs r8, r8, #1\n\t"
-    "beq 8f\n\t"
-    "str r8, [sp, #52]\n\t"
-    "ldrd r8, r9, [sp, #56]\n\t"
-    "ldr r0, [sp]\n\t"
-    "add r0, r0, r8\n\t"
-    "str r0, [sp]\n\t"
-    "ldr lr, [sp, #16]\n\t"
-    "add lr, lr, r9\n\t"
-    "str lr, [sp, #16]\n\t"
-    "ldrd r8, r9, [sp, #64]\n\t"
-    "add r8, lr, r8\n\t"
-    "str r8, [sp, #20]\n\t"
-    "str r9, [sp, #48]\n\t"
-    "b 1b\n"
-    "8:\n\t"
-    "add sp, sp, #72\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcunet_depthwise5s1_row_pairs, .-mcunet_depthwise5s1_row_pairs\n\t");
+DW7_ROW_PAIRS_KERNEL("mcunet_depthwise5s1_row_pairs", DW5_ROW DW5_ROW DW5_ROW DW5_ROW DW5_ROW, "60", "1");
 #undef DW5_ROW
 
 /* 7x7 stride 2, pairs of outputs (same context, back = 7 * rw - 4): the
@@ -1324,89 +1182,9 @@ void mcunet_depthwise7s2_row_pairs(const dw7_row_ctx* c);
   "pkhbt r7, r7, r12\n\t"         \
   "smladx r9, r7, r5, r9\n\t"     \
   "add r0, r0, r1\n\t"
-__asm__(
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".text\n\t"
-    ".align 2\n\t"
-    ".global mcunet_depthwise7s2_row_pairs\n\t"
-    ".hidden mcunet_depthwise7s2_row_pairs\n\t"
-    ".type mcunet_depthwise7s2_row_pairs, %function\n\t"
-    ".thumb_func\n"
-    "mcunet_depthwise7s2_row_pairs:\n\t"
-    "push {r4-r11, lr}\n\t"
-    "sub sp, sp, #72\n\t"
-    "add r1, r0, #48\n\t"
-    "ldm r1, {r2-r7}\n\t"
-    "add r1, sp, #48\n\t"
-    "stm r1, {r2-r7}\n\t"
-    "ldm r0, {r1-r12}\n\t"
-    "stm sp, {r1-r12}\n\t"
-    "mov r0, r1\n\t"
-    "mov r1, r2\n\t"
-    "mov r2, r3\n\t"
-    "mov lr, r5\n"
-    "1:\n\t"
-    "ldr r8, [sp, #24]\n\t"
-    "mov r9, r8\n\t"
-    DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW
-    "ldr r10, [sp, #28]\n\t"
-    "smmulr r8, r8, r10\n\t"
-    "smmulr r9, r9, r10\n\t"
-    "ldrd r10, r11, [sp, #32]\n\t"
-    "qadd r12, r8, r10\n\t"
-    "add r12, r12, r8, asr #31\n\t"
-    "asr r12, r12, r11\n\t"
-    "qadd r10, r9, r10\n\t"
-    "add r10, r10, r9, asr #31\n\t"
-    "asr r10, r10, r11\n\t"
-    "ldrd r11, r8, [sp, #40]\n\t"
-    "add r12, r12, r11\n\t"
-    "ssat r12, #8, r12\n\t"
-    "add r10, r10, r11\n\t"
-    "ssat r10, #8, r10\n\t"
-    "strb r12, [lr]\n\t"
-    "strb r10, [lr, r8]\n\t"
-    "add lr, lr, r8, lsl #1\n\t"
-    "ldr r3, [sp, #12]\n\t"
-    "sub r0, r0, r3\n\t"
-    "sub r2, r2, #112\n\t"
-    "ldr r8, [sp, #20]\n\t"
-    "cmp lr, r8\n\t"
-    "bne 1b\n\t"
-    "ldr r8, [sp, #48]\n\t"
-    "cmp r8, #0\n\t"
-    "beq 9f\n\t"
-    "mov r8, #0\n\t"
-    "str r8, [sp, #48]\n\t"
-    "ldr r8, [sp, #44]\n\t"
-    "sub lr, lr, r8\n\t"
-    "sub r0, r0, #2\n\t"
-    "add r8, lr, r8, lsl #1\n\t"
-    "str r8, [sp, #20]\n\t"
-    "b 1b\n"
-    "9:\n\t"
-    "ldr r8, [sp, #52]\n\t"
-    "subs r8, r8, #1\n\t"
-    "beq 8f\n\t"
-    "str r8, [sp, #52]\n\t"
-    "ldrd r8, r9, [sp, #56]\n\t"
-    "ldr r0, [sp]\n\t"
-    "add r0, r0, r8\n\t"
-    "str r0, [sp]\n\t"
-    "ldr lr, [sp, #16]\n\t"
-    "add lr, lr, r9\n\t"
-    "str lr, [sp, #16]\n\t"
-    "ldrd r8, r9, [sp, #64]\n\t"
-    "add r8, lr, r8\n\t"
-    "str r8, [sp, #20]\n\t"
-    "str r9, [sp, #48]\n\t"
-    "b 1b\n"
-    "8:\n\t"
-    "add sp, sp, #72\n\t"
-    "pop {r4-r11, pc}\n\t"
-    ".size mcunet_depthwise7s2_row_pairs, .-mcunet_depthwise7s2_row_pairs\n\t");
+DW7_ROW_PAIRS_KERNEL("mcunet_depthwise7s2_row_pairs", DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW DW7S2_ROW, "112", "2");
 #undef DW7S2_ROW
+#undef DW7_ROW_PAIRS_KERNEL
 
 static MCUNET_ALWAYS_INLINE int dw_rows_dsp(const mcunet_conv_params* p, const int8_t* input, int8_t* output,
                                             const int8_t* weights, const int32_t* bias, const int in_place,

@@ -534,25 +534,7 @@ int64_t Finish(const Graph& g, const Workspace& ws, int64_t arena, MemoryPlan* o
   for (int32_t k = 0; k < n_ops; ++k) {
     OpPlan& op = out->ops[k];
     const Op& gop = g.ops[k];
-    // TinyEngineScratchBytes, inlined.
-    int64_t sb = 0;
-    switch (gop.kind) {
-      case OpKind::kConv2D:
-        sb = 2 * 2 * int64_t{gop.kernel_h} * gop.kernel_w * Channels(g.tensors[gop.inputs[0]].shape);
-        break;
-      case OpKind::kPointwiseConv2D: {
-        const Tensor& in = g.tensors[gop.inputs[0]];
-        sb = 2 * 2 * Channels(in.shape) * DTypeSize(in.dtype);
-        break;
-      }
-      case OpKind::kDepthwiseConv2D:
-        if (op.overlap == Overlap::kInPlaceDepthwise) {
-          sb = Pixels(g.tensors[gop.output].shape) * DTypeSize(g.tensors[gop.inputs[0]].dtype);
-        }
-        break;
-      default:
-        break;
-    }
+    const int64_t sb = TinyEngineScratchBytes(g, gop, op.overlap);
     op.scratch_bytes = sb;
     scratch = std::max(scratch, sb);
     int j = 0;
